@@ -1,0 +1,148 @@
+"""Dataset base classes: the item format and the label/image folder logic shared by datasets.
+
+Every dataset returns, per item, a dict with
+* `label`: int64 [1, H, W] standard class ids;
+* `image`: float32 [3, H, W] in [-1, 1], only when the dataset has photos;
+* `path`: str, the label file (or a name that identifies the sample);
+* any extras of the dataset (e.g. the synthetic dataset's `params`).
+
+A dataset class only lists its samples and loads one raw `Sample`; `BaseDataset.__getitem__` applies
+the shared transform (`data.transforms`). Random crops/flips are drawn from a generator seeded with
+(opt.seed, epoch, index), so they repeat exactly for any worker count and after a resume; the training
+loop moves to the next epoch's augmentation with `set_epoch`.
+"""
+from __future__ import annotations
+
+import argparse
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+from PIL import Image
+from torch.utils.data import Dataset
+
+from data.image_folder import IMAGE_EXTENSIONS, LABEL_EXTENSIONS, list_files, pair_by_stem
+from data.labels import LABEL_ORDERS
+from data.mask_io import read_image, read_label
+from data.transforms import PreprocessConfig, get_params, transform_image, transform_label
+
+
+class Sample(NamedTuple):
+    """One sample as loaded, before the transform."""
+
+    label: np.ndarray  # uint8 [H, W] standard ids
+    image: Image.Image | None
+    path: str
+    image_path: str = ""
+    extras: dict[str, Any] = {}
+
+
+class BaseDataset(Dataset, ABC):
+    """A split (`phase`) of a dataset; subclasses implement `num_samples` and `load_sample`.
+
+    Args:
+        opt: the options (`label_nc`, `max_dataset_size`, `isTrain`, the preprocessing flags and the
+            dataset's own flags).
+        phase: the split to load (`train` or `test`); augmentation only for `train` of a training run.
+    """
+
+    def __init__(self, opt: Any, phase: str) -> None:
+        self.opt = opt
+        self.phase = phase
+        self.preprocess = PreprocessConfig.from_opt(opt, augment=bool(opt.isTrain) and phase == "train")
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Pick the epoch whose augmentation `__getitem__` draws (called by `data.loader.start_epoch`)."""
+        self.epoch = epoch
+
+    @staticmethod
+    def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
+        """Add the dataset's own flags (none here)."""
+        return parser
+
+    @abstractmethod
+    def num_samples(self) -> int:
+        """Number of samples in the split before `--max_dataset_size`."""
+
+    @abstractmethod
+    def load_sample(self, index: int) -> Sample:
+        """Load sample `index` as stored (any size)."""
+
+    def __len__(self) -> int:
+        return min(self.num_samples(), self.opt.max_dataset_size)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self)} samples")
+        sample = self.load_sample(index)
+        h, w = sample.label.shape
+        rng = np.random.default_rng([self.opt.seed % 2**32, self.epoch, index])
+        params = get_params(self.preprocess, (w, h), rng)
+        item: dict[str, Any] = {"label": transform_label(sample.label, params), "path": sample.path}
+        if sample.image is not None:
+            iw, ih = sample.image.size
+            if iw * h != ih * w:  # different resolutions are fine (SEAN: 512 masks, 1024 photos)
+                raise ValueError(f"image {sample.image_path} ({iw}x{ih}) does not match the shape of "
+                                 f"label {sample.path} ({w}x{h})")
+            item["image"] = transform_image(sample.image, params)
+        item.update(sample.extras)
+        return item
+
+
+class LabelFolderDataset(BaseDataset):
+    """Label files in one folder, optional photos in another, paired by file stem."""
+
+    @staticmethod
+    def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
+        """Add `--label_order` and `--no_pairing_check`."""
+        parser.add_argument("--label_order", type=str, default="standard", choices=LABEL_ORDERS,
+                            help="order of the ids stored in grayscale/palette label files; converted "
+                                 "to the standard order on load (colour masks are always standard)")
+        parser.add_argument("--no_pairing_check", action="store_true",
+                            help="pair labels and images by sorted position instead of requiring equal "
+                                 "file stems")
+        return parser
+
+    def __init__(self, opt: Any, phase: str) -> None:
+        super().__init__(opt, phase)
+        self.label_paths: list[Path] = []
+        self.image_paths: list[Path] | None = None
+
+    def set_files(self, label_dir: Path, image_dir: Path | None) -> None:
+        """List `label_dir` and pair it with `image_dir` (None: masks only).
+
+        Raises:
+            FileNotFoundError: a folder does not exist.
+            ValueError: no label files, or labels and images do not pair up.
+        """
+        labels = list_files(label_dir, LABEL_EXTENSIONS)
+        if not labels:
+            raise ValueError(f"no label files ({', '.join(LABEL_EXTENSIONS)}) in {label_dir}")
+        self.set_pairs(labels, [p.stem for p in labels], image_dir)
+
+    def set_pairs(self, label_paths: list[Path], stems: Sequence[str], image_dir: Path | None,
+                  images: list[Path] | None = None) -> None:
+        """Store the labels and pair them with `images` (default: every image in `image_dir`)."""
+        self.label_paths = label_paths
+        if image_dir is None:
+            self.image_paths = None
+            return
+        images = list_files(image_dir, IMAGE_EXTENSIONS) if images is None else images
+        where = f" ({len(label_paths)} labels, {len(images)} images in {image_dir})"
+        self.image_paths = pair_by_stem(stems, images, check=not self.opt.no_pairing_check, where=where)
+
+    def num_samples(self) -> int:
+        return len(self.label_paths)
+
+    def read_label_map(self, index: int) -> np.ndarray:
+        """uint8 [H, W] standard ids of sample `index`."""
+        return read_label(self.label_paths[index], self.opt.label_nc, self.opt.label_order)
+
+    def load_sample(self, index: int) -> Sample:
+        label = self.read_label_map(index)
+        if self.image_paths is None:
+            return Sample(label, None, str(self.label_paths[index]))
+        image_path = self.image_paths[index]
+        return Sample(label, read_image(image_path), str(self.label_paths[index]), str(image_path))

@@ -1,0 +1,20 @@
+"""Model registry: `--model X` imports `models/X_model.py` and uses its class `XModel` (any case)."""
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+from models.base_model import BaseModel
+from util.registry import find_class
+
+
+def find_model_using_name(name: str) -> type[BaseModel]:
+    return find_class("models", "model", name, BaseModel)
+
+
+def get_option_setter(name: str) -> Callable[[argparse.ArgumentParser, bool], argparse.ArgumentParser]:
+    return find_model_using_name(name).modify_commandline_options
+
+
+def create_model(opt: argparse.Namespace) -> BaseModel:
+    return find_model_using_name(opt.model)(opt)

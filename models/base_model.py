@@ -1,0 +1,67 @@
+"""What every model provides: its flags, its networks, and how they are saved and loaded.
+
+A model owns networks and computes named losses; the trainer (trainers/) owns the optimisation.
+Network files follow SEAN: `checkpoints/<name>/<which>_net_<N>.pth` for each network N.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
+
+
+class BaseModel(nn.Module):
+    """Base of all models. Subclasses set `network_names` ({"G": "attribute name", ...})."""
+
+    network_names: dict[str, str] = {}
+
+    @staticmethod
+    def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
+        return parser
+
+    def __init__(self, opt: argparse.Namespace) -> None:
+        super().__init__()
+        self.opt = opt
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return Path(self.opt.checkpoints_dir) / self.opt.name
+
+    def network_file(self, which: str, label: str, checkpoint_dir: Path | None = None) -> Path:
+        return (checkpoint_dir or self.checkpoint_dir) / f"{which}_net_{label}.pth"
+
+    def network_payload(self, label: str, step: int) -> Any:
+        """What a network file holds; a plain state_dict unless a subclass adds more (config, step)."""
+        return getattr(self, self.network_names[label]).state_dict()
+
+    def save_networks(self, which: str, step: int) -> None:
+        for label in self.network_names:
+            atomic_torch_save(self.network_payload(label, step), self.network_file(which, label))
+
+    def load_networks(self, which: str, labels: list[str] | None = None, checkpoint_dir: Path | None = None) -> None:
+        """Load `<which>_net_<label>.pth` files; accepts plain state_dicts and `{"state_dict": ...}` payloads."""
+        for label in labels or list(self.network_names):
+            path = self.network_file(which, label, checkpoint_dir)
+            payload = load_checkpoint(path)
+            state = payload["state_dict"] if isinstance(payload, dict) and "state_dict" in payload else payload
+            load_state_dict_checked(getattr(self, self.network_names[label]), state, path)
+
+    def setup(self, train_set: Any, is_main: bool = True) -> None:
+        """Prepare from the training data before the first step (e.g. class statistics); nothing by default."""
+
+    def visuals(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Pictures for the training page, name -> batch tensor."""
+        raise NotImplementedError
+
+    def evaluate(self, loader: Any) -> dict[str, float]:
+        """Held-out metrics at the end of an epoch."""
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device

@@ -1,0 +1,174 @@
+"""Options shared by training and testing (SPADE layout: base, train and test options).
+
+Parsing happens in two passes. The first pass reads the flags known so far; then the chosen model and
+dataset add their own flags through `modify_commandline_options(parser, is_train)`, and the final pass
+parses everything. Options are saved as `opt.txt` (non-defaults marked) and `opt.json` (never pickle).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import data
+import models
+from util.paths import safe_child
+
+logger = logging.getLogger(__name__)
+
+# Never taken from a saved opt.json: they describe this run, not the trained network or its data.
+RUN_SPECIFIC_KEYS = {
+    "name", "checkpoints_dir", "gpu_ids", "phase", "isTrain", "continue_train", "which_epoch", "load_from_opt_file",
+    "serial_batches", "no_flip", "nThreads", "results_dir", "how_many", "seed",
+}
+
+
+class BaseOptions:
+    """Flags every run has; subclasses add train- or test-only flags."""
+
+    is_train = False
+
+    def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        # experiment
+        parser.add_argument("--name", type=str, default=None,
+                            help="experiment name: checkpoints/<name>/, results/<name>/ [default: the model name]")
+        parser.add_argument("--gpu_ids", type=str, default="0",
+                            help="gpu ids, e.g. 0 or 0,1; -1 for CPU (falls back to CPU when CUDA is absent)")
+        parser.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
+        parser.add_argument("--model", type=str, default="shapevae", help="which model: shapevae | sean")
+        parser.add_argument("--seed", type=int, default=0, help="random seed for repeatable runs")
+        # data
+        parser.add_argument("--dataroot", type=str, default=None,
+                            help="dataset folder; without it the embedded synthetic faces are used")
+        parser.add_argument("--dataset_mode", type=str, default=None,
+                            help="celebamaskhq | synthetic | custom [default: celebamaskhq with --dataroot, else synthetic]")
+        parser.add_argument("--phase", type=str, default="train", help="train | test")
+        parser.add_argument("--label_nc", type=int, default=19, help="number of semantic classes, background included")
+        parser.add_argument("--preprocess_mode", type=str, default="resize_and_crop",
+                            help="resize_and_crop | crop | scale_width | scale_width_and_crop | scale_shortside_and_crop | fixed | none")
+        parser.add_argument("--load_size", type=int, default=256, help="scale images to this size")
+        parser.add_argument("--crop_size", type=int, default=256, help="then crop to this size")
+        parser.add_argument("--aspect_ratio", type=float, default=1.0, help="width / height of the crop for fixed mode")
+        parser.add_argument("--batchSize", type=int, default=8, help="input batch size (per process)")
+        parser.add_argument("--serial_batches", action="store_true", help="take batches in order, no shuffling")
+        parser.add_argument("--no_flip", action="store_true", help="no horizontal-flip augmentation")
+        parser.add_argument("--nThreads", type=int, default=2, help="data-loading worker processes")
+        parser.add_argument("--max_dataset_size", type=int, default=sys.maxsize,
+                            help="use at most this many samples of the dataset")
+        parser.add_argument("--display_winsize", type=int, default=256, help="width of images on the HTML pages")
+        parser.add_argument("--load_from_opt_file", action="store_true",
+                            help="load the options of the checkpoint's opt.json and override only what is given")
+        # speed
+        parser.add_argument("--amp", type=str, default="none", choices=("none", "bf16"),
+                            help="autocast precision (bf16 works on CPU and CUDA)")
+        parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
+        return parser
+
+    def gather_options(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        """Two-pass parsing: base flags, then the model's and dataset's own flags."""
+        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        parser = self.initialize(parser)
+        opt, _ = parser.parse_known_args(argv)
+        saved = self.saved_run_options(opt)
+        if saved and "model" not in explicit_flags(parser, argv):
+            opt.model = saved.get("model", opt.model)
+        parser = models.get_option_setter(opt.model)(parser, self.is_train)
+        opt, _ = parser.parse_known_args(argv)
+        opt.dataset_mode = resolve_dataset_mode(opt)
+        parser = data.get_option_setter(opt.dataset_mode)(parser, self.is_train)
+        opt = parser.parse_args(argv)
+        if saved:
+            given = explicit_flags(parser, argv) | RUN_SPECIFIC_KEYS
+            for key, value in saved.items():
+                if hasattr(opt, key) and key not in given:
+                    setattr(opt, key, value)
+        opt.dataset_mode = resolve_dataset_mode(opt)
+        self.parser = parser
+        return opt
+
+    def saved_run_options(self, opt: argparse.Namespace) -> dict:
+        """The run's saved opt.json when options should come from it (--load_from_opt_file), else {}."""
+        if not opt.load_from_opt_file:
+            return {}
+        return load_saved_options(opt_file_path(opt))
+
+    def parse(self, argv: Sequence[str] | None = None, save: bool = True) -> argparse.Namespace:
+        opt = self.gather_options(argv)
+        opt.isTrain = self.is_train
+        opt.name = opt.name or opt.model
+        safe_child(opt.checkpoints_dir, opt.name)  # refuses names such as ../x
+        opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
+        if save:
+            self.save_options(opt)
+        self.opt = opt
+        return opt
+
+    def format_options(self, opt: argparse.Namespace) -> str:
+        """SPADE's options table: one flag a line, `[default: x]` after every value that differs."""
+        flags = {action.dest for action in self.parser._actions}
+        lines = ["----------------- Options ---------------"]
+        for key, value in sorted(vars(opt).items()):
+            default = self.parser.get_default(key)
+            marker = f"\t[default: {default}]" if key in flags and value != default else ""
+            lines.append(f"{key:>25}: {value!s:<30}{marker}")
+        lines.append("----------------- End -------------------")
+        return "\n".join(lines)
+
+    def save_options(self, opt: argparse.Namespace) -> None:
+        """Write opt.txt (human-readable) and opt.json (machine-readable) into the checkpoint folder."""
+        from util.checkpoint import atomic_write_text  # local import: util.checkpoint imports torch
+
+        if not is_main_process():
+            return
+        expr_dir = Path(opt.checkpoints_dir) / opt.name
+        expr_dir.mkdir(parents=True, exist_ok=True)
+        suffix = "" if self.is_train else "_test"
+        atomic_write_text(expr_dir / f"opt{suffix}.txt", self.format_options(opt) + "\n")
+        atomic_write_text(expr_dir / f"opt{suffix}.json", json.dumps(vars(opt), indent=2, sort_keys=True, default=str))
+
+
+def resolve_dataset_mode(opt: argparse.Namespace) -> str:
+    """An explicit --dataset_mode wins; otherwise real data with --dataroot, synthetic faces without."""
+    if opt.dataset_mode:
+        return opt.dataset_mode
+    return "celebamaskhq" if opt.dataroot else "synthetic"
+
+
+def parse_gpu_ids(text: str | list[int]) -> list[int]:
+    if isinstance(text, list):
+        return text
+    try:
+        ids = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError as err:
+        raise ValueError(f"--gpu_ids must be comma-separated integers or -1, got {text!r}") from err
+    return [i for i in ids if i >= 0]
+
+
+def opt_file_path(opt: argparse.Namespace) -> Path:
+    return Path(opt.checkpoints_dir) / (opt.name or opt.model) / "opt.json"
+
+
+def load_saved_options(path: Path) -> dict:
+    """Read a run's opt.json with a clear error when it is missing or broken."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved options at {path}: was this run trained here?")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err})") from err
+
+
+def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
+    """Destinations of the flags written on the command line (so they win over a saved opt file)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    given = {arg.split("=", 1)[0] for arg in args if arg.startswith("--")}
+    return {action.dest for action in parser._actions if given & set(action.option_strings)}
+
+
+def is_main_process() -> bool:
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0

@@ -1,0 +1,26 @@
+"""The shape VAE of Fontanini et al. (ICIAP 2023): one latent code per semantic part of a face mask.
+
+Importable on its own: nothing here depends on `options`, `models` or `util.visualizer`.
+"""
+from shape_editor.config import ShapeVAEConfig
+from shape_editor.losses import (
+    class_pixel_shares,
+    class_weights_from_shares,
+    count_class_pixels,
+    kl_divergence,
+    shape_vae_loss,
+    weighted_cross_entropy,
+)
+from shape_editor.mask_decoder import MaskDecoder, UpBlock, group_norm
+from shape_editor.masks import labels_to_onehot, logits_to_labels, onehot_to_labels
+from shape_editor.metrics import confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
+from shape_editor.part_encoder import PartEncoder, sample_latents
+from shape_editor.part_sequence import PartSequence
+from shape_editor.shape_vae import ShapeVAE, ShapeVAEOutput
+
+__all__ = [
+    "MaskDecoder", "PartEncoder", "PartSequence", "ShapeVAE", "ShapeVAEConfig", "ShapeVAEOutput", "UpBlock",
+    "class_pixel_shares", "class_weights_from_shares", "confusion_matrix", "count_class_pixels", "group_norm",
+    "kl_divergence", "labels_to_onehot", "logits_to_labels", "mean_iou", "onehot_to_labels", "per_class_iou",
+    "pixel_accuracy", "sample_latents", "shape_vae_loss", "weighted_cross_entropy",
+]

@@ -1,0 +1,16 @@
+"""Shared fixtures: tiny command lines that keep end-to-end runs fast on two CPU cores."""
+import pytest
+import torch
+
+torch.set_num_threads(2)
+
+# A small shape VAE on 32x32 synthetic masks: seconds per epoch on a laptop CPU.
+TINY_SHAPEVAE = [
+    "--model", "shapevae", "--gpu_ids", "-1", "--load_size", "32", "--crop_size", "32", "--enc_size", "16",
+    "--enc_widths", "64,32", "--ngf", "4", "--nThreads", "0", "--no_synthetic_images",
+]
+
+
+@pytest.fixture
+def tiny_shapevae_args(tmp_path):
+    return [*TINY_SHAPEVAE, "--checkpoints_dir", str(tmp_path / "checkpoints")]

@@ -1,0 +1,80 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from shape_editor.mask_decoder import MaskDecoder, UpBlock, add_upsampled, group_norm, upsample_conv3x3
+
+
+def upsample(x):
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
+@pytest.mark.parametrize("shape, c_out, with_bias", [((2, 3, 4, 5), 6, True), ((1, 8, 7, 3), 4, False)])
+def test_upsample_conv3x3_equals_conv_of_upsampled_input(shape, c_out, with_bias):
+    torch.manual_seed(0)
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(c_out, shape[1], 3, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True) if with_bias else None
+    fast = upsample_conv3x3(x, weight, bias)
+    reference = F.conv2d(upsample(x), weight, bias, padding=1)
+    torch.testing.assert_close(fast, reference)
+    grad_out = torch.randn_like(reference)
+    inputs = [t for t in (x, weight, bias) if t is not None]
+    for g_fast, g_ref in zip(torch.autograd.grad(fast, inputs, grad_out), torch.autograd.grad(reference, inputs, grad_out)):
+        torch.testing.assert_close(g_fast, g_ref)
+
+
+def test_add_upsampled_equals_explicit_upsampling():
+    x, low = torch.randn(2, 3, 8, 6), torch.randn(2, 3, 4, 3)
+    torch.testing.assert_close(add_upsampled(x, low), x + upsample(low))
+
+
+def test_group_norm_uses_a_valid_group_count():
+    assert group_norm(512).num_groups == 32
+    assert group_norm(24).num_groups == 8
+    assert group_norm(4, groups=32).num_groups == 4
+
+
+def test_up_block_starts_as_its_skip_path():
+    torch.manual_seed(0)
+    block = UpBlock(8, 4, group_norm)
+    assert torch.count_nonzero(block.conv_out.weight) == 0 and torch.count_nonzero(block.conv_out.bias) == 0
+    x = torch.randn(2, 8, 5, 5)
+    torch.testing.assert_close(block(x), block.skip(upsample(x)))
+
+
+def test_up_block_matches_the_unfused_definition():
+    torch.manual_seed(0)
+    block = UpBlock(8, 4, group_norm)
+    nn.init.normal_(block.conv_out.weight, std=0.1)
+    x = torch.randn(2, 8, 5, 5)
+    h = block.conv_in(upsample(F.silu(block.norm_in(x))))
+    h = block.conv_out(F.silu(block.norm_out(h)))
+    torch.testing.assert_close(block(x), h + block.skip(upsample(x)))
+
+
+@pytest.mark.parametrize("latent_dim, widths, size", [(256, (16, 8), 32), (256, (16, 8, 4), 64), (64, (16, 8), 16)])
+def test_output_shape(latent_dim, widths, size):
+    decoder = MaskDecoder(num_parts=18, num_classes=19, widths=widths, norm_layer=lambda c: group_norm(c, 4))
+    assert decoder(torch.randn(2, 18, latent_dim)).shape == (2, 19, size, size)
+
+
+def test_norm_layer_is_injected():
+    decoder = MaskDecoder(num_parts=3, num_classes=4, widths=(8, 4), norm_layer=lambda c: nn.GroupNorm(1, c))
+    assert decoder.blocks[0].norm_in.num_groups == 1 and decoder.blocks[0].norm_out.num_groups == 1
+
+
+def test_paper_sized_parameter_counts():
+    with torch.device("meta"):
+        decoder = MaskDecoder(num_parts=18, num_classes=19, widths=(512, 256, 128, 64, 32))
+
+    def block(c_in, c_out):  # norm_in, conv_in, norm_out, conv_out, skip
+        return 2 * c_in + (9 * c_in * c_out + c_out) + 2 * c_out + (9 * c_out * c_out + c_out) + (c_in * c_out + c_out)
+
+    counts = [sum(p.numel() for p in b.parameters()) for b in decoder.blocks]
+    assert counts == [block(512, 256), block(256, 128), block(128, 64), block(64, 32)]
+    assert counts == [1_902_848, 476_288, 119_360, 29_984]
+    assert sum(p.numel() for p in decoder.in_conv.parameters()) == 18 * 512 + 512
+    assert sum(p.numel() for p in decoder.out_conv.parameters()) == 32 * 19 + 19
+    assert sum(p.numel() for p in decoder.parameters()) == 2_538_835

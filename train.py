@@ -1,0 +1,93 @@
+"""Train a model: `python train.py --model shapevae` (or `--model sean`); `torchrun` for several processes."""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from typing import Sequence
+
+from tqdm import tqdm
+
+import data
+import models
+import trainers
+from data.loader import create_dataloader, start_epoch
+from options.train_options import TrainOptions
+from util.distributed import cleanup_distributed, init_distributed, select_device
+from util.seed import seed_everything
+from util.visualizer import Visualizer
+
+logger = logging.getLogger("train")
+
+
+def held_out_loader(opt: argparse.Namespace):
+    """The test split for end-of-epoch evaluation, or None when the dataset has none."""
+    try:
+        test_set = data.create_dataset(opt, phase="test")
+    except (FileNotFoundError, ValueError) as err:
+        logger.warning("no held-out evaluation: %s", err)
+        return None
+    return create_dataloader(test_set, batch_size=opt.batchSize, shuffle=False, seed=opt.seed, num_workers=opt.nThreads)
+
+
+def train(opt: argparse.Namespace) -> trainers.BaseTrainer:
+    dist_info = init_distributed(use_cuda=bool(opt.gpu_ids))
+    device = select_device(opt.gpu_ids, dist_info.local_rank)
+    seed_everything(opt.seed + dist_info.rank)
+    train_set = data.create_dataset(opt)
+    loader = create_dataloader(train_set, batch_size=opt.batchSize, shuffle=not opt.serial_batches, seed=opt.seed,
+                               num_workers=opt.nThreads, rank=dist_info.rank, world_size=dist_info.world_size,
+                               pin_memory=device.type == "cuda")
+    model = models.create_model(opt)
+    model.setup(train_set, is_main=dist_info.is_main)
+    trainer = trainers.create_trainer(opt, model, device, dist_info)
+    if opt.continue_train:
+        trainer.load_resume()
+    visualizer = Visualizer(opt.checkpoints_dir, opt.name, use_html=not opt.no_html,
+                            display_winsize=opt.display_winsize, is_main_process=dist_info.is_main)
+    test_loader = held_out_loader(opt) if dist_info.is_main and opt.eval_freq > 0 else None
+    progress = trainer.progress
+    while not trainer.finished():
+        start_epoch(loader, progress.epoch, progress.epoch_iter)
+        bar = tqdm(loader, total=loader.sampler.batches_per_epoch, initial=progress.epoch_iter,
+                   desc=f"epoch {progress.epoch}/{trainer.total_epochs}", disable=not dist_info.is_main)
+        tic = time.perf_counter()
+        for batch in bar:
+            losses = trainer.run_step(batch)
+            progress.epoch_iter += 1
+            progress.total_steps += 1
+            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+            if progress.total_steps % opt.print_freq == 0:
+                seconds = (time.perf_counter() - tic) / opt.print_freq
+                visualizer.print_current_losses(progress.epoch, progress.total_steps, losses, seconds)
+                tic = time.perf_counter()
+            if progress.total_steps % opt.display_freq == 0 and dist_info.is_main:
+                visualizer.display_current_results(model.visuals(batch), progress.epoch, progress.total_steps)
+            if progress.total_steps % opt.save_latest_freq == 0:
+                trainer.save("latest")
+        finished_epoch = progress.epoch
+        trainer.update_learning_rate()
+        if test_loader is not None and finished_epoch % opt.eval_freq == 0:
+            metrics = model.evaluate(test_loader)
+            logger.info("epoch %d held-out: %s", finished_epoch, metrics)
+            visualizer.add_metrics(finished_epoch, metrics)
+        progress.epoch, progress.epoch_iter = finished_epoch + 1, 0
+        trainer.save("latest")
+        if finished_epoch % opt.save_epoch_freq == 0 or trainer.finished():
+            trainer.save(str(finished_epoch))
+    visualizer.plot_losses()
+    logger.info("training finished after %d steps; checkpoints in %s", progress.total_steps, model.checkpoint_dir)
+    return trainer
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    opt = TrainOptions().parse(argv)
+    try:
+        train(opt)
+    finally:
+        cleanup_distributed()
+
+
+if __name__ == "__main__":
+    main()

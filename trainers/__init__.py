@@ -1,0 +1,15 @@
+"""Trainer registry: `--model X` trains with `trainers/X_trainer.py`'s class `XTrainer` (any case)."""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from models.base_model import BaseModel
+from trainers.base_trainer import BaseTrainer
+from util.distributed import DistInfo
+from util.registry import find_class
+
+
+def create_trainer(opt: argparse.Namespace, model: BaseModel, device: torch.device, dist_info: DistInfo) -> BaseTrainer:
+    return find_class("trainers", "trainer", opt.model, BaseTrainer)(opt, model, device, dist_info)

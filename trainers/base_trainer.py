@@ -1,0 +1,153 @@
+"""The optimisation half of training: optimisers, schedules, mixed precision, DDP, resume.
+
+Subclasses build their optimisers and define `run_step(batch) -> {loss name: value}`; everything a
+resumed run needs to continue exactly where it stopped lives in one atomic `latest_resume.pth`.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from models.base_model import BaseModel
+from util.checkpoint import atomic_torch_save, load_checkpoint
+from util.distributed import DistInfo
+from util.seed import rng_state, set_rng_state
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """Where training stands: the epoch (1-based), batches done in it, and optimisation steps overall."""
+
+    epoch: int = 1
+    epoch_iter: int = 0
+    total_steps: int = 0
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised after too many non-finite losses in a row."""
+
+
+def linear_decay(niter: int, niter_decay: int):
+    """SPADE's schedule as a LambdaLR factor: constant for `niter` epochs, then linear towards zero."""
+    return lambda finished_epochs: 1.0 - max(0, finished_epochs - niter + 1) / (niter_decay + 1)
+
+
+class BaseTrainer(ABC):
+    def __init__(self, opt: argparse.Namespace, model: BaseModel, device: torch.device, dist_info: DistInfo) -> None:
+        self.opt, self.device, self.dist_info = opt, device, dist_info
+        self.model = model.to(device)
+        self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
+        decay = linear_decay(opt.niter, opt.niter_decay)
+        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(o, decay) for name, o in self.optimizers.items()}
+        self.progress = Progress()
+        self.bad_steps = 0
+
+    @abstractmethod
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Name -> optimiser, e.g. {"G": Adam(...)}."""
+
+    @abstractmethod
+    def run_step(self, batch: dict[str, Any]) -> dict[str, float]:
+        """One optimisation step on a batch; returns the named losses as floats."""
+
+    # --- helpers for subclasses ---------------------------------------------------------------------
+    def wrap(self, module: nn.Module) -> nn.Module:
+        """DistributedDataParallel under torchrun, the module itself otherwise."""
+        if self.dist_info.world_size == 1:
+            return module
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=device_ids)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.opt.amp == "bf16")
+
+    def optimize(self, name: str, losses: dict[str, Tensor], parameters: Iterable[nn.Parameter]) -> dict[str, float]:
+        """Sum the named losses and take a step, or skip it (logged) when the sum is not finite."""
+        optimizer = self.optimizers[name]
+        total = sum(losses.values())
+        if not self.all_finite(total):
+            self.skip_step(name, losses)
+            return {k: float(v.detach()) for k, v in losses.items()}
+        self.bad_steps = 0
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if self.opt.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(list(parameters), self.opt.grad_clip)
+        optimizer.step()
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    def all_finite(self, total: Tensor) -> bool:
+        """True when the loss is finite on every process (all must skip together or none)."""
+        finite = torch.isfinite(total.detach()).to(torch.int32)
+        if self.dist_info.world_size > 1:
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        return bool(finite.item())
+
+    def skip_step(self, name: str, losses: dict[str, Tensor]) -> None:
+        self.bad_steps += 1
+        values = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in losses.items())
+        logger.warning("non-finite loss at step %d (%s); step %s skipped (%d in a row)",
+                       self.progress.total_steps, values, name, self.bad_steps)
+        if self.bad_steps >= self.opt.max_bad_steps:
+            raise NonFiniteLossError(
+                f"{self.bad_steps} non-finite losses in a row ({values}); lower --lr, set --grad_clip, or check the data")
+
+    # --- schedule -----------------------------------------------------------------------------------
+    def update_learning_rate(self) -> dict[str, float]:
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        return {name: o.param_groups[0]["lr"] for name, o in self.optimizers.items()}
+
+    # --- checkpoints --------------------------------------------------------------------------------
+    @property
+    def resume_file(self) -> Path:
+        return self.model.checkpoint_dir / "latest_resume.pth"
+
+    def save(self, which: str) -> None:
+        """Network files for `which`; for `latest` also the full resume state. Rank 0 only."""
+        if not self.dist_info.is_main:
+            return
+        self.model.save_networks(which, self.progress.total_steps)
+        if which == "latest":
+            atomic_torch_save(self.resume_state(), self.resume_file)
+
+    def resume_state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "progress": asdict(self.progress),
+            "rng": rng_state(),
+        }
+
+    def load_resume(self) -> None:
+        """Restore model, optimisers, schedules, progress and RNG from `latest_resume.pth`."""
+        state = load_checkpoint(self.resume_file, map_location=self.device)
+        self.model.load_state_dict(state["model"])
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
+        self.progress = Progress(**{k: int(v) for k, v in state["progress"].items()})
+        set_rng_state(state["rng"])
+        logger.info("resumed from %s at epoch %d, step %d", self.resume_file, self.progress.epoch,
+                    self.progress.total_steps)
+
+    @property
+    def total_epochs(self) -> int:
+        return self.opt.niter + self.opt.niter_decay
+
+    def finished(self) -> bool:
+        return self.progress.epoch > self.total_epochs

@@ -1,0 +1,23 @@
+"""Optimisation of the shape VAE: one Adam over all its weights, weighted CE + KL."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from trainers.base_trainer import BaseTrainer
+
+
+class ShapeVAETrainer(BaseTrainer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.net = self.wrap(self.model)
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opt = self.opt
+        return {"G": torch.optim.Adam(self.model.vae.parameters(), lr=opt.lr, betas=(opt.beta1, opt.beta2))}
+
+    def run_step(self, batch: dict[str, Any]) -> dict[str, float]:
+        with self.autocast():
+            losses, _ = self.net(batch)
+        return self.optimize("G", losses, self.model.vae.parameters())

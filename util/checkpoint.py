@@ -1,0 +1,88 @@
+"""Checkpoint I/O: atomic saves, `weights_only` loads, and errors that name what differs."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename: a crash leaves the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    _atomic_write(Path(path), lambda handle: torch.save(obj, handle))
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    _atomic_write(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    """Load a checkpoint with `weights_only=True`: a file that carries code is refused, never run.
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: the file is corrupt or holds anything but tensors and plain containers.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"refusing to load {path}: it holds more than tensors ({err})") from err
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ValueError(f"cannot read checkpoint {path}: {err}") from err
+
+
+def differing_options(saved: Mapping[str, Any], current: Mapping[str, Any], keys: list[str]) -> dict[str, tuple]:
+    """The option values that differ between a saved run and the current one: {key: (saved, current)}."""
+    return {k: (saved.get(k), current.get(k)) for k in keys if k in saved and saved.get(k) != current.get(k)}
+
+
+def check_options_match(opt_json: str | Path, current: Mapping[str, Any], keys: list[str]) -> None:
+    """Raise a readable error when the checkpoint's saved options differ in architecture-defining keys."""
+    path = Path(opt_json)
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text())
+    diff = differing_options(saved, current, keys)
+    if diff:
+        listed = ", ".join(f"--{k} {s} (checkpoint) vs {c} (now)" for k, (s, c) in diff.items())
+        raise ValueError(f"the checkpoint in {path.parent} was trained with other options: {listed}")
+
+
+def load_state_dict_checked(module: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str | Path) -> None:
+    """Strict `load_state_dict` whose error lists mismatching keys and shapes briefly, naming the file."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = [f"{k}: {tuple(state[k].shape)} in file, {tuple(own[k].shape)} here"
+             for k in own if k in state and state[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        parts = []
+        if wrong:
+            parts.append(f"{len(wrong)} shape mismatches (e.g. {'; '.join(wrong[:3])})")
+        if missing:
+            parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
+        raise ValueError(f"{source} does not fit this network: " + "; ".join(parts))
+    module.load_state_dict(state)
