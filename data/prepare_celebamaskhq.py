@@ -17,12 +17,13 @@ import shutil
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 from PIL import Image
 from tqdm import tqdm
 
 from data.image_folder import list_files
+from util.fileio import atomic_output, atomic_write_text
 from data.mask_io import (
     RAW_ANNO_DIRS, RAW_IMAGE_DIR, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split, read_image,
 )
@@ -47,23 +48,14 @@ class PrepareReport(NamedTuple):
     problems: list[str]  # one line per id that was not written
 
 
-def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp)` on a temporary file next to `dest`, then rename it to `dest`."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_image(source: Path, image: Image.Image, dest: Path, size: int) -> None:
     if image.size == (size, size) and source.suffix.lower() in (".jpg", ".jpeg"):
-        atomic_write(dest, lambda tmp: shutil.copyfile(source, tmp))  # no second JPEG compression
+        with atomic_output(dest) as tmp:
+            shutil.copyfile(source, tmp)  # no second JPEG compression
         return
     resized = image.resize((size, size), Image.Resampling.BICUBIC)
-    atomic_write(dest, lambda tmp: resized.save(tmp, format="JPEG", quality=95))
+    with atomic_output(dest) as tmp:
+        resized.save(tmp, format="JPEG", quality=95)
 
 
 def convert_one(job: Job) -> tuple[str, str | None]:
@@ -82,7 +74,8 @@ def convert_one(job: Job) -> tuple[str, str | None]:
     if image is not None:
         _write_image(job.image, image, folder / "images" / f"{job.index}.jpg", job.size)
     mask = Image.fromarray(label).resize((job.size, job.size), Image.Resampling.NEAREST)
-    atomic_write(folder / "labels" / f"{job.index}.png", lambda tmp: mask.save(tmp, format="PNG"))
+    with atomic_output(folder / "labels" / f"{job.index}.png") as tmp:
+        mask.save(tmp, format="PNG")
     return split, None
 
 
@@ -147,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = prepare(args.raw_root, args.out_root, args.size, args.workers)
     text = format_report(report)
-    atomic_write(args.out_root / REPORT_NAME, lambda tmp: tmp.write_text(text))
+    atomic_write_text(args.out_root / REPORT_NAME, text)
     print(text, end="")
     return 0 if sum(report.written.values()) else 1
 

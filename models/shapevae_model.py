@@ -22,7 +22,7 @@ from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
 from shape_editor.masks import labels_to_onehot, logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
-from util.checkpoint import atomic_write_text
+from util.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -119,7 +119,7 @@ class BaseOptions:
 
     def save_options(self, opt: argparse.Namespace) -> None:
         """Write opt.txt (human-readable) and opt.json (machine-readable) into the checkpoint folder."""
-        from util.checkpoint import atomic_write_text  # local import: util.checkpoint imports torch
+        from util.fileio import atomic_write_text
 
         if not is_main_process():
             return

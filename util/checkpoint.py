@@ -2,36 +2,18 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 
-
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename: a crash leaves the old file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from util.fileio import atomic_output
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    _atomic_write(Path(path), lambda handle: torch.save(obj, handle))
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    _atomic_write(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+    with atomic_output(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

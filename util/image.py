@@ -7,39 +7,18 @@ leaves a half-written PNG or page that a browser or a resumed run would choke on
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 from PIL import Image
 from torch import Tensor
 
 from data.labels import colorize
+from util.fileio import atomic_output
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
-
-
-@contextmanager
-def atomic_output(path: str | Path) -> Iterator[Path]:
-    """Yield a temp path next to `path`; on success it replaces `path`, on error it is removed.
-
-    The temp file lives in the same folder so the final `os.replace` is an atomic rename.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        tmp.chmod(0o644)  # mkstemp makes 0600 files, too strict for pages served to others
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def safe_filename(name: str, max_bytes: int = 100) -> str:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from util.html import HTML
-from util.checkpoint import atomic_write_text
+from util.fileio import atomic_write_text
 from util.image import atomic_output, safe_filename, save_image, to_visual, unique_stems
 from util.loss_plot import plot_curves, plot_loss_curves
 
