@@ -19,6 +19,8 @@ class BaseModel(nn.Module):
     """Base of all models. Subclasses set `network_names` ({"G": "attribute name", ...})."""
 
     network_names: dict[str, str] = {}
+    # Flags a checkpoint must agree on to be resumed (options/base_options.py adds model, label_nc, crop_size).
+    architecture_options: tuple[str, ...] = ()
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:

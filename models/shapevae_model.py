@@ -48,6 +48,8 @@ class ShapeVAEModel(BaseModel):
     """Class-wise shape VAE: a latent code per face part, an LSTM that lets parts adapt, a conv decoder."""
 
     network_names = {"G": "vae"}
+    architecture_options = ("enc_size", "enc_widths", "latent_dim", "lstm_layers", "no_lstm", "no_bidir", "ngf",
+                            "no_weighted_ce", "bg_mode")
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:

@@ -15,6 +15,8 @@ from typing import Sequence
 
 import data
 import models
+from data.validation import AUTO_LIMIT, CHECK_MODES
+from util.checkpoint import check_options_match
 from util.paths import safe_child
 
 logger = logging.getLogger(__name__)
@@ -23,7 +25,13 @@ logger = logging.getLogger(__name__)
 RUN_SPECIFIC_KEYS = {
     "name", "checkpoints_dir", "gpu_ids", "phase", "isTrain", "continue_train", "which_epoch", "load_from_opt_file",
     "serial_batches", "no_flip", "nThreads", "results_dir", "how_many", "seed",
+    "check_dataset", "skip_bad_files",
 }
+# Options that fix the saved networks' shapes or training objective, for any model. A model adds its own
+# in the class attribute `architecture_options`.
+BASE_ARCHITECTURE_OPTIONS: tuple[str, ...] = ("model", "label_nc", "crop_size")
+# Flags that become one folder or file name under a run's folder: never a path.
+NAME_OPTIONS: tuple[str, ...] = ("phase", "which_epoch")
 
 
 class BaseOptions:
@@ -61,6 +69,12 @@ class BaseOptions:
         parser.add_argument("--display_winsize", type=int, default=256, help="width of images on the HTML pages")
         parser.add_argument("--load_from_opt_file", action="store_true",
                             help="load the options of the checkpoint's opt.json and override only what is given")
+        parser.add_argument("--check_dataset", type=str, default="auto", choices=CHECK_MODES,
+                            help="scan label/photo folders for bad files before starting (headers of every "
+                                 f"file, pixels of a sample); auto: only datasets of up to {AUTO_LIMIT} samples")
+        parser.add_argument("--skip_bad_files", action="store_true",
+                            help="leave out the samples the dataset check finds bad (listed in the log) "
+                                 "instead of refusing to start")
         # speed
         parser.add_argument("--amp", type=str, default="none", choices=("none", "bf16"),
                             help="autocast precision (bf16 works on CPU and CUDA)")
@@ -77,6 +91,8 @@ class BaseOptions:
             opt.model = saved.get("model", opt.model)
         parser = models.get_option_setter(opt.model)(parser, self.is_train)
         opt, _ = parser.parse_known_args(argv)
+        if saved and "dataset_mode" not in explicit_flags(parser, argv):  # its flags (e.g. --label_dir) must exist
+            opt.dataset_mode = saved.get("dataset_mode", opt.dataset_mode)
         opt.dataset_mode = resolve_dataset_mode(opt)
         parser = data.get_option_setter(opt.dataset_mode)(parser, self.is_train)
         opt = parser.parse_args(argv)
@@ -100,7 +116,10 @@ class BaseOptions:
         opt.isTrain = self.is_train
         opt.name = opt.name or opt.model
         safe_child(opt.checkpoints_dir, opt.name)  # refuses names such as ../x
+        check_name_options(opt)
         opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
+        if self.is_train and opt.continue_train:
+            check_resume_options(opt)  # before save_options overwrites the run's opt.json
         if save:
             self.save_options(opt)
         self.opt = opt
@@ -145,6 +164,33 @@ def parse_gpu_ids(text: str | list[int]) -> list[int]:
     except ValueError as err:
         raise ValueError(f"--gpu_ids must be comma-separated integers or -1, got {text!r}") from err
     return [i for i in ids if i >= 0]
+
+
+def check_name_options(opt: argparse.Namespace) -> None:
+    """`--phase` and `--which_epoch` name files and folders inside a run's folders: refuse paths."""
+    for key in (k for k in NAME_OPTIONS if hasattr(opt, k)):
+        value = str(getattr(opt, key))
+        if not value or value in (".", "..") or any(sep in value for sep in ("/", "\\", "\0")):
+            raise ValueError(f"--{key} {value!r} must be a plain name, without '/', '\\' or '..'")
+
+
+def architecture_options(opt: argparse.Namespace) -> list[str]:
+    """The options a checkpoint of `opt.model` must agree on to be resumed (those `opt` has)."""
+    model_keys = models.find_model_using_name(opt.model).architecture_options
+    return [key for key in dict.fromkeys((*BASE_ARCHITECTURE_OPTIONS, *model_keys)) if hasattr(opt, key)]
+
+
+def check_resume_options(opt: argparse.Namespace) -> None:
+    """Refuse `--continue_train` when the run's saved opt.json has other architecture options.
+
+    Raises:
+        ValueError: naming every differing flag with both values (no opt.json: nothing to compare).
+    """
+    try:
+        check_options_match(opt_file_path(opt), vars(opt), architecture_options(opt))
+    except ValueError as err:
+        raise ValueError(f"--continue_train: {err}. Resume with the checkpoint's values: give the same flags, or "
+                         f"drop them and add --load_from_opt_file to take every option from its opt.json") from None
 
 
 def opt_file_path(opt: argparse.Namespace) -> Path:

@@ -17,7 +17,7 @@ class BaseTester(ABC):
     @property
     def web_dir(self) -> Path:
         """results/<name>/<phase>_<epoch>/ (the SPADE layout), guarded against `..` in the name."""
-        return safe_child(self.opt.results_dir, self.opt.name) / f"{self.opt.phase}_{self.opt.which_epoch}"
+        return safe_child(safe_child(self.opt.results_dir, self.opt.name), f"{self.opt.phase}_{self.opt.which_epoch}")
 
     @abstractmethod
     def run(self) -> Path:

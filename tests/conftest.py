@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # no OpenMP spin-waiting when test processes share the two cores
 
 # A small shape VAE on 32x32 synthetic masks: seconds per epoch on a laptop CPU.
 TINY_SHAPEVAE = [

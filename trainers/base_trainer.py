@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.base_model import BaseModel
-from util.checkpoint import atomic_torch_save, load_checkpoint
+from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
 from util.distributed import DistInfo
 from util.seed import rng_state, set_rng_state
 
@@ -39,20 +39,51 @@ class NonFiniteLossError(RuntimeError):
     """Raised after too many non-finite losses in a row."""
 
 
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete the `.<name>.<random>.tmp` files of atomic writes (`util.fileio`) in `folder` and below.
+
+    Only safe when nothing else is writing there, e.g. when a run resumes.
+    """
+    stale = sorted(p for p in folder.rglob(".*.tmp") if p.is_file())
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        logger.warning("removed %d temporary files of an interrupted save: %s", len(stale),
+                       ", ".join(str(p.relative_to(folder)) for p in stale))
+    return stale
+
+
 def linear_decay(niter: int, niter_decay: int):
     """SPADE's schedule as a LambdaLR factor: constant for `niter` epochs, then linear towards zero."""
     return lambda finished_epochs: 1.0 - max(0, finished_epochs - niter + 1) / (niter_decay + 1)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when oneDNN has bf16 kernels on this CPU (AVX512-BF16 or AMX); otherwise bf16 is emulated."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def configure_device(device: torch.device, amp: str) -> None:
+    """Per-device speed settings: cuDNN autotuning on CUDA (fixed input sizes); warn about emulated bf16."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    if device.type == "cpu" and amp == "bf16" and not cpu_has_native_bf16():
+        logger.warning("--amp bf16: this CPU has no native bf16 (AVX512-BF16 / AMX), so bf16 maths is emulated "
+                       "and several times slower than fp32; drop --amp here")
 
 
 class BaseTrainer(ABC):
     def __init__(self, opt: argparse.Namespace, model: BaseModel, device: torch.device, dist_info: DistInfo) -> None:
         self.opt, self.device, self.dist_info = opt, device, dist_info
         self.model = model.to(device)
+        configure_device(device, opt.amp)
+        if opt.compile:
+            self.compile_networks()
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
         decay = linear_decay(opt.niter, opt.niter_decay)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(o, decay) for name, o in self.optimizers.items()}
         self.progress = Progress()
-        self.bad_steps = 0
+        self.bad_steps: dict[str, int] = {}  # optimiser name -> skipped steps in a row
 
     @abstractmethod
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -61,6 +92,12 @@ class BaseTrainer(ABC):
     @abstractmethod
     def run_step(self, batch: dict[str, Any]) -> dict[str, float]:
         """One optimisation step on a batch; returns the named losses as floats."""
+
+    def compile_networks(self) -> None:
+        """`torch.compile` every network in place (`nn.Module.compile`), so state_dict keys do not change."""
+        for attribute in self.model.network_names.values():
+            getattr(self.model, attribute).compile()
+            logger.info("compiled network %s (the first steps are slow while it compiles)", attribute)
 
     # --- helpers for subclasses ---------------------------------------------------------------------
     def wrap(self, module: nn.Module) -> nn.Module:
@@ -74,35 +111,46 @@ class BaseTrainer(ABC):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.opt.amp == "bf16")
 
     def optimize(self, name: str, losses: dict[str, Tensor], parameters: Iterable[nn.Parameter]) -> dict[str, float]:
-        """Sum the named losses and take a step, or skip it (logged) when the sum is not finite."""
+        """Sum the named losses and take a step; skip it (logged) when the sum is not finite.
+
+        With `--grad_clip` the gradient norm is clipped, and a step whose norm is not finite (a finite loss
+        whose gradients overflowed) is skipped too: taking it would poison the weights.
+        """
         optimizer = self.optimizers[name]
         total = sum(losses.values())
+        values = {k: float(v.detach()) for k, v in losses.items()}
         if not self.all_finite(total):
-            self.skip_step(name, losses)
-            return {k: float(v.detach()) for k, v in losses.items()}
-        self.bad_steps = 0
+            self.skip_step(name, values)
+            return values
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         if self.opt.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(list(parameters), self.opt.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(list(parameters), self.opt.grad_clip)
+            if not self.all_finite(norm):
+                optimizer.zero_grad(set_to_none=True)
+                self.skip_step(name, {**values, "grad_norm": float(norm)})
+                return values
         optimizer.step()
-        return {k: float(v.detach()) for k, v in losses.items()}
+        self.bad_steps[name] = 0
+        return values
 
     def all_finite(self, total: Tensor) -> bool:
-        """True when the loss is finite on every process (all must skip together or none)."""
+        """True when a scalar (loss, gradient norm) is finite on every process (all skip together or none)."""
         finite = torch.isfinite(total.detach()).to(torch.int32)
         if self.dist_info.world_size > 1:
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)
         return bool(finite.item())
 
-    def skip_step(self, name: str, losses: dict[str, Tensor]) -> None:
-        self.bad_steps += 1
-        values = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in losses.items())
-        logger.warning("non-finite loss at step %d (%s); step %s skipped (%d in a row)",
-                       self.progress.total_steps, values, name, self.bad_steps)
-        if self.bad_steps >= self.opt.max_bad_steps:
+    def skip_step(self, name: str, values: dict[str, float]) -> None:
+        """Count a skipped step of optimiser `name`; raise after `--max_bad_steps` of them in a row."""
+        count = self.bad_steps[name] = self.bad_steps.get(name, 0) + 1
+        step = self.progress.total_steps + 1  # the step being taken, as loss_log.txt numbers it
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+        logger.warning("non-finite loss at step %d (%s); step %s skipped (%d in a row)", step, shown, name, count)
+        if count >= self.opt.max_bad_steps:
             raise NonFiniteLossError(
-                f"{self.bad_steps} non-finite losses in a row ({values}); lower --lr, set --grad_clip, or check the data")
+                f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: {shown}); "
+                f"lower --lr, set --grad_clip, or check the data")
 
     # --- schedule -----------------------------------------------------------------------------------
     def update_learning_rate(self) -> dict[str, float]:
@@ -133,9 +181,15 @@ class BaseTrainer(ABC):
         }
 
     def load_resume(self) -> None:
-        """Restore model, optimisers, schedules, progress and RNG from `latest_resume.pth`."""
+        """Restore model, optimisers, schedules, progress and RNG from `latest_resume.pth`.
+
+        First removes the temporary files a killed save left behind (the saves are atomic, so the files
+        they were replacing are intact).
+        """
+        if self.dist_info.is_main:
+            remove_stale_temp_files(self.model.checkpoint_dir)
         state = load_checkpoint(self.resume_file, map_location=self.device)
-        self.model.load_state_dict(state["model"])
+        load_state_dict_checked(self.model, state["model"], self.resume_file)
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
         for name, scheduler in self.schedulers.items():

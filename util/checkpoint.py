@@ -29,9 +29,15 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"refusing to load {path}: it holds more than tensors ({err})") from err
+        raise ValueError(f"refusing to load {path}: it holds more than tensors ({blocked_global(err)})") from None
     except (RuntimeError, EOFError, OSError) as err:
         raise ValueError(f"cannot read checkpoint {path}: {err}") from err
+
+
+def blocked_global(err: Exception) -> str:
+    """The line of torch's refusal that names what the file tried to load, without its advice to unblock it."""
+    lines = [line.strip() for line in str(err).splitlines() if "GLOBAL" in line or "Unsupported" in line]
+    return lines[0] if lines else str(err).splitlines()[0]
 
 
 def differing_options(saved: Mapping[str, Any], current: Mapping[str, Any], keys: list[str]) -> dict[str, tuple]:

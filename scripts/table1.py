@@ -1,0 +1,144 @@
+"""Reproduce the paper's Table 1 (ablations of the shape VAE) on any dataroot, in-process.
+
+    python -m scripts.table1 --budget_steps 400 --crop_size 64 --load_size 64 --enc_size 32 --ngf 16 --gpu_ids -1
+
+Trains the six configurations of Table 1 with `train.main` for the same step budget, evaluates each with
+`test.main` (reconstruction mIoU / accuracy over the test split, plus the edit metrics of one fixed edit,
+by default `generate nose` with K samples), and writes `table1.md` and `table1.json` to `--out_dir`, next
+to the paper's numbers (CelebAMask-HQ, 256 px, full training) as a reference column. Every flag this
+script does not know is passed to training (e.g. `--dataroot D`, `--crop_size 64`); without
+`--dataroot` the synthetic faces are used. `--checkpoints_dir`, `--gpu_ids`, `--seed` and `--nThreads`
+also go to the test runs, whose pages land in `--results_dir`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple, Sequence
+
+import data
+import test as test_script
+import train
+from options.train_options import TrainOptions
+from util.fileio import atomic_write_text
+
+logger = logging.getLogger("table1")
+
+SHARED_WITH_TEST = ("--checkpoints_dir", "--gpu_ids", "--seed", "--nThreads")
+
+
+class Ablation(NamedTuple):
+    """One row of Table 1: a run name suffix, its label, its training flags and the paper's numbers."""
+
+    key: str
+    label: str
+    flags: tuple[str, ...]
+    paper_miou: float
+    paper_acc: float
+
+
+CONFIGS: tuple[Ablation, ...] = (
+    Ablation("full", "Full model (3 bidirectional LSTMs, weighted CE)", (), 70.31, 92.39),
+    Ablation("no_lstm", "w/o LSTM block", ("--no_lstm",), 68.49, 94.24),
+    Ablation("lstm1_uni_ce", "1 LSTM, unidirectional, plain CE",
+              ("--lstm_layers", "1", "--no_bidir", "--no_weighted_ce"), 68.15, 93.85),
+    Ablation("lstm3_uni_ce", "3 LSTMs, unidirectional, plain CE",
+              ("--lstm_layers", "3", "--no_bidir", "--no_weighted_ce"), 67.35, 90.91),
+    Ablation("lstm3_uni", "3 LSTMs, unidirectional", ("--lstm_layers", "3", "--no_bidir"), 68.34, 90.94),
+    Ablation("lstm3_bi_ce", "3 bidirectional LSTMs, plain CE", ("--lstm_layers", "3", "--no_weighted_ce"),
+             69.56, 92.12),
+)
+EDIT_COLUMNS = ("validity", "locality", "diversity")
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget_steps", type=int, default=1000,
+                        help="optimisation steps per configuration (rounded up to whole epochs; fewer steps "
+                             "than one epoch train on the first budget_steps * batchSize samples)")
+    parser.add_argument("--out_dir", type=str, default="results/table1", help="where table1.md/json go")
+    parser.add_argument("--results_dir", type=str, default="./results", help="test result pages of every run")
+    parser.add_argument("--prefix", type=str, default="table1", help="run names are <prefix>_<config>")
+    parser.add_argument("--edit_part", type=str, default="nose", help="part of the fixed evaluation edit")
+    parser.add_argument("--edit_mode", type=str, default="generate", help="mode of the fixed evaluation edit")
+    parser.add_argument("--n_samples", type=int, default=4, help="samples per input of the evaluation edit")
+    parser.add_argument("--how_many", type=int, default=200, help="test inputs evaluated per configuration")
+    return parser.parse_known_args(argv)
+
+
+def shared_flags(passthrough: Sequence[str]) -> list[str]:
+    """The pass-through flags (with their values) that the test runs need as well."""
+    flags: list[str] = []
+    for i, arg in enumerate(passthrough):
+        name = arg.split("=", 1)[0]
+        if name in SHARED_WITH_TEST:
+            flags += [arg] if "=" in arg else [arg, passthrough[i + 1]]
+    return flags
+
+
+def budget_flags(passthrough: Sequence[str], budget_steps: int) -> tuple[list[str], int]:
+    """`--niter` (and `--max_dataset_size` below one epoch) giving at least `budget_steps` steps; and the steps."""
+    if budget_steps < 1:
+        raise ValueError(f"--budget_steps {budget_steps} must be at least 1")
+    opt = TrainOptions().parse([*passthrough, "--name", "table1_budget"], save=False)
+    batches = math.ceil(len(data.create_dataset(opt)) / opt.batchSize)
+    if budget_steps <= batches:
+        one_epoch = ["--niter", "1", "--niter_decay", "0", "--max_dataset_size", str(budget_steps * opt.batchSize)]
+        return one_epoch, budget_steps
+    epochs = math.ceil(budget_steps / batches)
+    return ["--niter", str(epochs), "--niter_decay", "0"], epochs * batches
+
+
+def run_config(config: Ablation, args: argparse.Namespace, passthrough: list[str], budget: list[str]) -> dict[str, Any]:
+    """Train one configuration, test it, and return its table row."""
+    name = f"{args.prefix}_{config.key}"
+    train.main(["--eval_freq", "0", "--display_freq", "1000000000", "--print_freq", "50", *passthrough,
+                *config.flags, *budget, "--name", name])
+    page = test_script.main(["--name", name, *shared_flags(passthrough), "--how_many", str(args.how_many),
+                             "--results_dir", args.results_dir,
+                             # a budget below one epoch must not shrink the test set
+                             "--max_dataset_size", str(sys.maxsize),
+                             "--edit_part", args.edit_part, "--edit_mode", args.edit_mode,
+                             "--n_samples", str(args.n_samples)])
+    metrics = json.loads((page.parent / "metrics.json").read_text())
+    edit = metrics.get("edit", {})
+    return {"key": config.key, "configuration": config.label, "mIoU": metrics["reconstruction"]["mIoU"],
+            "Acc": metrics["reconstruction"]["pixel_accuracy"], "paper_mIoU": config.paper_miou,
+            "paper_Acc": config.paper_acc, **{c: edit.get(c) for c in EDIT_COLUMNS}, "page": str(page)}
+
+
+def markdown_table(rows: list[dict[str, Any]], edit: str, steps: int) -> str:
+    """Table 1 as markdown: ours next to the paper's (CelebAMask-HQ, 256 px, full training)."""
+    def cell(value: Any) -> str:
+        return "" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    header = ["Configuration", "mIoU", "Acc", "paper mIoU", "paper Acc", *(f"{c} ({edit})" for c in EDIT_COLUMNS)]
+    keys = ["configuration", "mIoU", "Acc", "paper_mIoU", "paper_Acc", *EDIT_COLUMNS]
+    lines = [f"Table 1 reproduction: {steps} training steps per configuration; mIoU and Acc in %, "
+             "edit metrics in [0, 1].",
+             "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(row[k]) for k in keys) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Run every configuration of `CONFIGS`; returns the table rows (also written to --out_dir)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args, passthrough = parse_args(argv)
+    budget, steps = budget_flags(passthrough, args.budget_steps)
+    rows = [run_config(config, args, passthrough, budget) for config in CONFIGS]
+    out_dir = Path(args.out_dir)
+    edit = f"{args.edit_mode} {args.edit_part}, K={args.n_samples}"
+    table = markdown_table(rows, edit, steps)
+    atomic_write_text(out_dir / "table1.md", table)
+    atomic_write_text(out_dir / "table1.json", json.dumps({"steps": steps, "edit": edit, "rows": rows}, indent=2))
+    print(table)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
