@@ -19,6 +19,7 @@ from tqdm import tqdm
 from data.labels import LABEL_NAMES
 from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
+from shape_editor.config import BG_MODES
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
 from shape_editor.masks import labels_to_onehot, logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
@@ -40,7 +41,7 @@ def config_from_opt(opt: argparse.Namespace) -> ShapeVAEConfig:
         label_nc=opt.label_nc, crop_size=opt.crop_size, enc_size=opt.enc_size,
         enc_widths=parse_widths(opt.enc_widths), latent_dim=opt.latent_dim, use_lstm=not opt.no_lstm,
         lstm_layers=opt.lstm_layers, bidirectional=not opt.no_bidir, ngf=opt.ngf,
-        weighted_ce=not opt.no_weighted_ce, lambda_kl=opt.lambda_kl,
+        weighted_ce=not opt.no_weighted_ce, lambda_kl=opt.lambda_kl, bg_mode=opt.bg_mode,
     )
 
 
@@ -62,6 +63,9 @@ class ShapeVAEModel(BaseModel):
         parser.add_argument("--ngf", type=int, default=64, help="decoder width: first block has 8*ngf channels")
         parser.add_argument("--no_weighted_ce", action="store_true", help="ablation: plain cross-entropy")
         parser.add_argument("--lambda_kl", type=float, default=0.0005, help="weight of the KL term")
+        parser.add_argument("--bg_mode", type=str, default="learned", choices=BG_MODES,
+                            help="learned: background has its own logit; heuristic: the official Semantic-VAE rule "
+                                 "(18 part logits, background where they sum to <= 0)")
         if is_train:
             parser.set_defaults(lr=0.0001, beta1=0.9, beta2=0.999)
         return parser

@@ -27,7 +27,13 @@ class TestOptions(BaseOptions):
         parser.add_argument("--n_steps", type=int, default=5, help="interpolation steps from alpha 0 to 1")
         parser.add_argument("--target", type=str, default=None,
                             help="target mask for interpolate/swap: a label file or a test-set index [default: the next test input]")
-        parser.add_argument("--attribute", type=str, default=None, help="shape attribute for --edit_mode attribute")
+        parser.add_argument("--attribute", type=str, default=None,
+                            help="shape attribute for --edit_mode attribute: area | height | width | elongation | "
+                                 "centroid_x | centroid_y, and for hair above_brows | below_ears")
+        parser.add_argument("--attribute_samples", type=int, default=2000,
+                            help="training masks used to fit an attribute direction (once; stored with the checkpoint)")
+        parser.add_argument("--load_official", type=str, default=None,
+                            help="run the paper's released Semantic-VAE weights from this file instead of a checkpoint")
         parser.add_argument("--export_dir", type=str, default=None,
                             help="also write every edited mask as an id PNG in the SEAN layout, plus manifest.csv")
         parser.add_argument("--shape_name", type=str, default=None,

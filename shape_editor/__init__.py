@@ -24,3 +24,30 @@ __all__ = [
     "kl_divergence", "labels_to_onehot", "logits_to_labels", "mean_iou", "onehot_to_labels", "per_class_iou",
     "pixel_accuracy", "sample_latents", "shape_vae_loss", "weighted_cross_entropy",
 ]
+
+from shape_editor.checkpoint import load_shape_vae
+from shape_editor.edit_metrics import (
+    Validity,
+    count_components,
+    edit_locality,
+    edit_validity,
+    interpolation_smoothness,
+    sample_diversity,
+)
+from shape_editor.editor import (
+    EDIT_MODES,
+    EditOutput,
+    MaskEditor,
+    generate_codes,
+    interpolate_codes,
+    interpolation_alphas,
+    part_indices,
+    perturb_codes,
+    swap_codes,
+)
+
+__all__ += [
+    "EDIT_MODES", "EditOutput", "MaskEditor", "Validity", "count_components", "edit_locality", "edit_validity",
+    "generate_codes", "interpolate_codes", "interpolation_alphas", "interpolation_smoothness", "load_shape_vae",
+    "part_indices", "perturb_codes", "sample_diversity", "swap_codes",
+]

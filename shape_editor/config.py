@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-BG_MODES = ("learned",)
+BG_MODES = ("learned", "heuristic")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class ShapeVAEConfig:
     groups: int = 32  # GroupNorm groups (gcd with the width, so small test widths work)
     weighted_ce: bool = True  # weight CE by 1 - class pixel share (paper Eq. 1); False = plain CE
     lambda_kl: float = 0.0005  # weight of the KL term in the training loss
-    bg_mode: str = "learned"  # how background is decoded: "learned" = its own logit
+    bg_mode: str = "learned"  # "learned": background has its own logit; "heuristic": the official Semantic-VAE
+    # rule, the decoder predicts the P part logits only and background is 1 where they sum to <= 0 (background.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "enc_widths", tuple(self.enc_widths))
@@ -66,6 +67,11 @@ class ShapeVAEConfig:
     def num_parts(self) -> int:
         """P: foreground parts, one code each."""
         return self.label_nc - 1
+
+    @property
+    def decoder_channels(self) -> int:
+        """Logits the conv decoder predicts: C with a learned background, P = C - 1 with the heuristic one."""
+        return self.label_nc if self.bg_mode == "learned" else self.num_parts
 
     @property
     def seed_size(self) -> int:

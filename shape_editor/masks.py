@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -9,9 +10,11 @@ def check_label_range(labels: Tensor, num_classes: int) -> None:
     """Raise ValueError naming the ids of `labels` that are not in [0, num_classes)."""
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise ValueError(f"labels must be an integer tensor of class ids, got dtype {labels.dtype}")
-    bad = (labels < 0) | (labels >= num_classes)
-    if bad.any():
-        values = torch.unique(labels[bad]).tolist()
+    if labels.numel() == 0:
+        return
+    low, high = torch.aminmax(labels)  # one pass; the offending ids are only gathered on failure
+    if low < 0 or high >= num_classes:
+        values = torch.unique(labels[(labels < 0) | (labels >= num_classes)]).tolist()
         raise ValueError(f"label ids {values} are outside [0, {num_classes}) for num_classes={num_classes}")
 
 
@@ -37,6 +40,30 @@ def labels_to_onehot(labels: Tensor, num_classes: int, dtype: torch.dtype = torc
     B, H, W = labels.shape
     onehot = torch.zeros(B, num_classes, H, W, dtype=dtype, device=labels.device)
     return onehot.scatter_(1, labels[:, None].long(), 1.0)
+
+
+def resize_labels(labels: Tensor, size: int) -> Tensor:
+    """Nearest-resize label maps to size x size with exactly the pixels `F.interpolate(mode="nearest")` picks.
+
+    So `labels_to_onehot(resize_labels(ids, s), C)` equals `F.interpolate(labels_to_onehot(ids, C), size=s)`,
+    at a fraction of the cost: the one-hot is only built at the small size.
+
+    Args:
+        labels: [B, 1, H, W] or [B, H, W] integer class ids.
+        size: output side.
+
+    Returns:
+        [B, size, size] int64 (the input itself, as int64, when it is already that size).
+    """
+    if labels.dim() == 4 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.dim() != 3:
+        raise ValueError(f"labels must be [B, 1, H, W] or [B, H, W], got shape {tuple(labels.shape)}")
+    if labels.shape[-2:] == (size, size):
+        return labels.long()
+    # float32 holds every id exactly, and the same kernel guarantees the same source pixels.
+    small = F.interpolate(labels[:, None].float(), size=(size, size), mode="nearest")
+    return small[:, 0].long()
 
 
 def logits_to_labels(scores: Tensor) -> Tensor:

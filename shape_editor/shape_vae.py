@@ -8,13 +8,15 @@ Vocabulary used by every method:
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from shape_editor.background import HeuristicBackground
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.mask_decoder import MaskDecoder, group_norm
+from shape_editor.masks import check_label_range, labels_to_onehot, resize_labels
 from shape_editor.part_encoder import PartEncoder, sample_latents
 from shape_editor.part_sequence import PartSequence
 
@@ -45,25 +47,42 @@ class ShapeVAE(nn.Module):
             else nn.Identity()  # "w/o LSTM block" ablation
         )
         self.decoder = MaskDecoder(
-            config.num_parts, config.label_nc, config.decoder_widths, partial(group_norm, groups=config.groups)
+            config.num_parts, config.decoder_channels, config.decoder_widths,
+            partial(group_norm, groups=config.groups),
         )
+        # "heuristic": the decoder predicts the parts only and a fixed rule without weights adds background.
+        self.background = HeuristicBackground() if config.bg_mode == "heuristic" else None
 
-    def encode(self, onehot: Tensor) -> tuple[Tensor, Tensor]:
+    def encode(self, masks: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior of every part.
 
         Args:
-            onehot: [B, C, crop, crop] one-hot mask, float; channel 0 is background and is not encoded.
+            masks: [B, C, crop, crop] one-hot float (channel 0 is background and is not encoded), or the
+                same masks as integer ids [B, 1, crop, crop] / [B, crop, crop]. Ids are cheaper: they are
+                nearest-resized to enc_size first, so the one-hot is only built there (same result).
 
         Returns:
             (mu, logvar), each [B, P, D].
         """
-        B, C, H, W = onehot.shape
-        size = self.config.crop_size
-        if (C, H, W) != (self.config.label_nc, size, size):
+        if not masks.is_floating_point():
+            return self.encode_labels(masks)
+        B, C, H, W = masks.shape
+        classes, size = self.config.label_nc, self.config.crop_size
+        if (C, H, W) != (classes, size, size):
             raise ValueError(
-                f"mask of shape {tuple(onehot.shape)} does not match label_nc={self.config.label_nc}, "
-                f"crop_size={size}: expected [B, {self.config.label_nc}, {size}, {size}]"
+                f"mask of shape {tuple(masks.shape)} does not match label_nc={classes}, "
+                f"crop_size={size}: expected [B, {classes}, {size}, {size}]"
             )
+        return self.encoder(masks[:, 1:])
+
+    def encode_labels(self, labels: Tensor) -> tuple[Tensor, Tensor]:
+        """`encode` of integer ids [B, 1, crop, crop] or [B, crop, crop]: resize the ids, then one-hot at enc_size."""
+        size = self.config.crop_size
+        if labels.shape[-2:] != (size, size):
+            raise ValueError(f"label map of shape {tuple(labels.shape)} does not match crop_size={size}")
+        check_label_range(labels, self.config.label_nc)
+        small = resize_labels(labels, self.config.enc_size)  # (B, enc, enc)
+        onehot = labels_to_onehot(small, self.config.label_nc, self.encoder.mu.weight.dtype)
         return self.encoder(onehot[:, 1:])
 
     def mix(self, codes: Tensor) -> Tensor:
@@ -72,20 +91,29 @@ class ShapeVAE(nn.Module):
 
     def decode(self, codes: Tensor) -> Tensor:
         """Unmixed part codes [B, P, D] -> class logits [B, C, crop, crop] (applies `mix`, then the conv decoder)."""
-        return self.decoder(self.mix(codes))
+        logits = self.decoder(self.mix(codes))
+        return logits if self.background is None else self.background(logits)
 
-    def forward(self, onehot: Tensor, generator: torch.Generator | None = None) -> ShapeVAEOutput:
+    def forward(self, masks: Tensor, generator: torch.Generator | None = None) -> ShapeVAEOutput:
         """Encode, sample (training) or take mu (eval), decode.
 
         Args:
-            onehot: [B, C, crop, crop] one-hot mask, float.
+            masks: [B, C, crop, crop] one-hot float, or [B, 1, crop, crop] integer ids (cheaper, see `encode`).
             generator: RNG for the training-time sample, for exact reproducibility.
         """
-        mu, logvar = self.encode(onehot)
+        mu, logvar = self.encode(masks)
         codes = sample_latents(mu, logvar, generator) if self.training else mu
         return ShapeVAEOutput(self.decode(codes), mu, logvar, codes)
 
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """`torch.compile` the encoder, sequence block and decoder in place (state_dict keys do not change).
+
+        The input checks stay eager: they branch on the data, which would break one whole-model graph.
+        """
+        for module in (self.encoder, self.sequence, self.decoder):
+            module.compile(*args, **kwargs)
+
     @torch.no_grad()
-    def reconstruct(self, onehot: Tensor) -> Tensor:
-        """Deterministic reconstruction decode(mu) whatever the train/eval mode: [B, C, H, W] -> logits."""
-        return self.decode(self.encode(onehot)[0])
+    def reconstruct(self, masks: Tensor) -> Tensor:
+        """Deterministic decode(mu) whatever the train/eval mode: one-hot [B, C, H, W] or ids -> logits."""
+        return self.decode(self.encode(masks)[0])

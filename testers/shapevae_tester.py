@@ -27,22 +27,31 @@ import data
 from data.labels import LABEL_NAMES, parse_parts
 from data.mask_io import read_label
 from data.transforms import PreprocessConfig, get_params, transform_label
+from shape_editor.attribute_directions import (
+    DIRECTIONS_FILE, AttributeDirections, attribute_edit, attribute_strengths, load_or_fit_directions,
+)
+from shape_editor.attributes import (
+    AttributeSweep, check_attribute, concat_sweeps, measure_sweep, response_curves, summarise_sweep, sweep_definitions,
+)
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.edit_metrics import (
     edit_locality, edit_validity, interpolation_smoothness, metric_definitions, sample_diversity,
 )
 from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
 from shape_editor.metrics import confusion_matrix, per_class_iou, pixel_accuracy
+from shape_editor.official_weights import load_official_checkpoint
 from testers.base_tester import BaseTester
 from testers.export import MaskExporter
 from util.fileio import atomic_write_text
-from util.loss_plot import plot_bar_chart
+from util.loss_plot import plot_bar_chart, plot_curves
 from util.paths import safe_child
 from util.visualizer import Visual, save_results_page
 
 logger = logging.getLogger(__name__)
 
 TARGET_MODES = ("interpolate", "swap")
+TESTER_MODES = EDIT_MODES + ("attribute",)  # attribute edits: shape_editor.attribute_directions
+SWEEP_METRICS = ("correlation", "monotonicity", "slope")  # locality comes from score_edits
 NEW_CLASS_FRACTION = 0.001  # validity: a class new to the mask may cover at most 0.1 % of the pixels
 RECONSTRUCTION_DEFINITIONS = {
     "pixel accuracy": "share of test pixels whose reconstructed label equals the input label (%)",
@@ -57,13 +66,15 @@ class EditPlan(NamedTuple):
     mode: str
     parts: list[int]
     name: str
+    attribute: str | None = None  # --edit_mode attribute: the attribute, and the strip of strengths [K]
+    strengths: Tensor | None = None
 
 
 def edit_plan(opt: argparse.Namespace, num_parts: int) -> EditPlan | None:
     """The edit requested by `--edit_mode/--edit_part`, or None for reconstruction only."""
-    if opt.edit_mode not in EDIT_MODES:
+    if opt.edit_mode not in TESTER_MODES:
         raise ValueError(f"--edit_mode {opt.edit_mode} is not supported by the shapevae tester; "
-                         f"choose one of {EDIT_MODES}")
+                         f"choose one of {TESTER_MODES}")
     if opt.edit_mode == "all":
         return EditPlan("all", all_parts(num_parts), "all")
     if opt.edit_part is None or opt.edit_mode == "reconstruct":
@@ -71,6 +82,11 @@ def edit_plan(opt: argparse.Namespace, num_parts: int) -> EditPlan | None:
     parts = parse_parts(opt.edit_part)
     part_indices(parts, num_parts)  # background or out-of-range ids fail here, before any work
     name = "all" if parts == all_parts(num_parts) else "-".join(LABEL_NAMES[p] for p in parts)
+    if opt.edit_mode == "attribute":
+        if len(parts) != 1 or opt.attribute is None:
+            raise ValueError(f"--edit_mode attribute needs one --edit_part (got {opt.edit_part!r}) and --attribute")
+        check_attribute(parts[0], opt.attribute)
+        return EditPlan("attribute", parts, name, opt.attribute, attribute_strengths(opt.edit_strength, opt.n_steps))
     return EditPlan(opt.edit_mode, parts, name)
 
 
@@ -134,6 +150,8 @@ def score_edits(plan: EditPlan, inputs: Tensor, recon: Tensor, edit: EditOutput,
 
 
 def caption(plan: EditPlan, edit: EditOutput, k: int) -> str:
+    if plan.strengths is not None:
+        return f"{plan.name} {plan.attribute} {float(plan.strengths[k]):+.2f} std"
     if edit.alphas is not None:
         return f"{plan.name} {plan.mode} alpha={float(edit.alphas[k]):.2f}"
     return f"{plan.name} {plan.mode} sample {k}"
@@ -152,10 +170,18 @@ class ShapeVAETester(BaseTester):
 
     def __init__(self, opt: argparse.Namespace, device: torch.device) -> None:
         super().__init__(opt, device)
-        self.checkpoint = safe_child(safe_child(opt.checkpoints_dir, opt.name), f"{opt.which_epoch}_net_G.pth")
+        run_dir = safe_child(opt.checkpoints_dir, opt.name)
+        self.checkpoint = Path(opt.load_official) if opt.load_official else run_dir / f"{opt.which_epoch}_net_G.pth"
         expect = {"label_nc": opt.label_nc, "crop_size": opt.crop_size}
-        self.editor = MaskEditor(load_shape_vae(self.checkpoint, device, expect=expect))
+        vae = load_official_checkpoint(self.checkpoint, device) if opt.load_official else \
+            load_shape_vae(self.checkpoint, device, expect=expect)
+        self.editor = MaskEditor(vae)
         self.plan = edit_plan(opt, self.editor.num_parts)
+        self.directions: AttributeDirections | None = None
+        if self.plan is not None and self.plan.mode == "attribute":
+            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, vae,
+                                                     lambda: data.create_dataset(opt, phase="train"),
+                                                     self.plan.parts[0], opt.attribute_samples)
         if opt.export_dir and self.plan is None:
             raise ValueError("--export_dir needs an edit: give --edit_part (or --edit_mode all)")
         self.dataset = data.create_dataset(opt, phase=opt.phase)
@@ -177,6 +203,7 @@ class ShapeVAETester(BaseTester):
         conf = torch.zeros(C, C, dtype=torch.int64, device=self.device)
         scores: dict[str, list[Tensor]] = {}
         rows: list[tuple[str, dict[str, Visual]]] = []
+        sweeps: list[AttributeSweep] = []
         done = 0
         for batch in tqdm(loader, desc=f"test {opt.name}", unit="batch"):
             labels = batch["label"].to(self.device)
@@ -187,8 +214,15 @@ class ShapeVAETester(BaseTester):
             if plan is not None:
                 targets = paired_targets(labels, self.target, self.dataset, done, self.count) \
                     if plan.mode in TARGET_MODES else None
-                edit = self.editor.edit(plan.mode, labels, plan.parts, target_labels=targets, n_samples=opt.n_samples,
-                                        n_steps=opt.n_steps, strength=opt.edit_strength, generator=generator)
+                if self.directions is not None:
+                    part = plan.parts[0]
+                    edit = attribute_edit(self.editor, labels, self.directions, part, plan.attribute, plan.strengths)
+                    sweeps.append(measure_sweep(recon, edit.masks, plan.strengths, part, plan.attribute,
+                                                self.directions.std(part, plan.attribute), self.radius))
+                else:
+                    edit = self.editor.edit(plan.mode, labels, plan.parts, target_labels=targets,
+                                            n_samples=opt.n_samples, n_steps=opt.n_steps, strength=opt.edit_strength,
+                                            generator=generator)
                 batch_scores = score_edits(plan, labels[:, 0], recon, edit, self.radius)
                 for name, value in batch_scores.items():
                     scores.setdefault(name, []).append(value.flatten().double().cpu())
@@ -197,8 +231,9 @@ class ShapeVAETester(BaseTester):
             rows += self.page_rows(batch, done - labels.shape[0], recon, targets, edit)
         if exporter is not None:
             logger.info("exported %d masks and %s", len(exporter.rows), exporter.close())
-        metrics = self.summarise(conf, scores, done, time.perf_counter() - tic)
-        return self.write_page(metrics, rows)
+        sweep = concat_sweeps(sweeps) if sweeps else None
+        metrics = self.summarise(conf, scores, done, time.perf_counter() - tic, sweep)
+        return self.write_page(metrics, rows, sweep)
 
     def page_rows(self, batch: dict[str, Any], start: int, recon: Tensor, targets: Tensor | None,
                   edit: EditOutput | None) -> list[tuple[str, dict[str, Visual]]]:
@@ -216,7 +251,8 @@ class ShapeVAETester(BaseTester):
             rows.append((f"{start + b:04d} {Path(path).stem}", visuals))
         return rows
 
-    def summarise(self, conf: Tensor, scores: dict[str, list[Tensor]], inputs: int, seconds: float) -> dict[str, Any]:
+    def summarise(self, conf: Tensor, scores: dict[str, list[Tensor]], inputs: int, seconds: float,
+                  sweep: AttributeSweep | None = None) -> dict[str, Any]:
         """metrics.json: reconstruction in %, edit metrics as means over masks (or inputs) in [0, 1]."""
         iou = per_class_iou(conf.cpu()) * 100
         names = [LABEL_NAMES[c] if c < len(LABEL_NAMES) else str(c) for c in range(len(iou))]
@@ -235,9 +271,17 @@ class ShapeVAETester(BaseTester):
                                "strength": self.opt.edit_strength, "seed": self.opt.seed, **summary}
             definitions = metric_definitions(self.radius, NEW_CLASS_FRACTION)
             metrics["definitions"].update({k: v for k, v in definitions.items() if k in summary})
+        if sweep is not None:
+            measured = summarise_sweep(sweep)
+            metrics["edit"].update({"attribute": self.plan.attribute,
+                                    **{k: finite_or_none(measured[k]) for k in SWEEP_METRICS}})
+            metrics["definitions"].update({k: sweep_definitions(self.radius)[k] for k in SWEEP_METRICS})
+            metrics["attribute_response"] = {name: [(s, finite_or_none(v)) for s, v in points]
+                                             for name, points in response_curves(sweep).items()}
         return metrics
 
-    def write_page(self, metrics: dict[str, Any], rows: list[tuple[str, dict[str, Visual]]]) -> Path:
+    def write_page(self, metrics: dict[str, Any], rows: list[tuple[str, dict[str, Visual]]],
+                   sweep: AttributeSweep | None = None) -> Path:
         web_dir = self.web_dir
         web_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(web_dir / "metrics.json", json.dumps(metrics, indent=2))
@@ -252,5 +296,10 @@ class ShapeVAETester(BaseTester):
                  "per-class IoU (%)": recon["per_class_iou"], "metric definitions": metrics["definitions"]}
         title = f"{self.opt.name} ({self.opt.which_epoch}): " + \
             (f"{self.plan.mode} {self.plan.name}" if self.plan else "reconstruction")
-        return save_results_page(web_dir, title, rows, shown, [("per-class IoU (Fig. 2 of the paper)", chart)],
-                                 image_width=self.opt.display_winsize)
+        figures = [("per-class IoU (Fig. 2 of the paper)", chart)]
+        if sweep is not None:
+            plot = plot_curves(metrics["attribute_response"], web_dir / "attribute_response.png",
+                               xlabel="edit strength (std)",
+                               title=f"{self.plan.name} {self.plan.attribute}: measured on the decoded masks")
+            figures += [] if plot is None else [("attribute response", plot)]
+        return save_results_page(web_dir, title, rows, shown, figures, image_width=self.opt.display_winsize)

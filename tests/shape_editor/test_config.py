@@ -42,7 +42,7 @@ def test_decoder_geometry_follows_crop_and_latent(kwargs, blocks, widths):
         (dict(enc_widths=()), "enc_widths=()"),
         (dict(enc_widths=(64, 0)), "enc_widths=(64, 0)"),
         (dict(lambda_kl=-1.0), "lambda_kl=-1.0"),
-        (dict(bg_mode="heuristic"), "bg_mode='heuristic'"),
+        (dict(bg_mode="soft"), "bg_mode='soft'"),
     ],
 )
 def test_invalid_values_raise_naming_the_value(kwargs, name):

@@ -3,30 +3,36 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shape_editor.mask_decoder import MaskDecoder, UpBlock, add_upsampled, group_norm, upsample_conv3x3
+from shape_editor.mask_decoder import (
+    MaskDecoder, UpBlock, add_upsampled, block_layout, group_norm, norm_silu, upsample_conv3x3,
+)
 
 
 def upsample(x):
     return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("shape, c_out, with_bias", [((2, 3, 4, 5), 6, True), ((1, 8, 7, 3), 4, False)])
-def test_upsample_conv3x3_equals_conv_of_upsampled_input(shape, c_out, with_bias):
+def test_upsample_conv3x3_equals_conv_of_upsampled_input(shape, c_out, with_bias, layout):
     torch.manual_seed(0)
-    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(shape, dtype=torch.float64).contiguous(memory_format=layout).requires_grad_()
     weight = torch.randn(c_out, shape[1], 3, 3, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True) if with_bias else None
     fast = upsample_conv3x3(x, weight, bias)
     reference = F.conv2d(upsample(x), weight, bias, padding=1)
     torch.testing.assert_close(fast, reference)
+    assert fast.is_contiguous(memory_format=layout)
     grad_out = torch.randn_like(reference)
     inputs = [t for t in (x, weight, bias) if t is not None]
     for g_fast, g_ref in zip(torch.autograd.grad(fast, inputs, grad_out), torch.autograd.grad(reference, inputs, grad_out)):
         torch.testing.assert_close(g_fast, g_ref)
 
 
-def test_add_upsampled_equals_explicit_upsampling():
-    x, low = torch.randn(2, 3, 8, 6), torch.randn(2, 3, 4, 3)
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_add_upsampled_equals_explicit_upsampling(layout):
+    x = torch.randn(2, 3, 8, 6).contiguous(memory_format=layout)
+    low = torch.randn(2, 3, 4, 3).contiguous(memory_format=layout)
     torch.testing.assert_close(add_upsampled(x, low), x + upsample(low))
 
 
@@ -44,11 +50,12 @@ def test_up_block_starts_as_its_skip_path():
     torch.testing.assert_close(block(x), block.skip(upsample(x)))
 
 
-def test_up_block_matches_the_unfused_definition():
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_up_block_matches_the_unfused_definition(layout):
     torch.manual_seed(0)
     block = UpBlock(8, 4, group_norm)
     nn.init.normal_(block.conv_out.weight, std=0.1)
-    x = torch.randn(2, 8, 5, 5)
+    x = torch.randn(2, 8, 5, 5).contiguous(memory_format=layout)
     h = block.conv_in(upsample(F.silu(block.norm_in(x))))
     h = block.conv_out(F.silu(block.norm_out(h)))
     torch.testing.assert_close(block(x), h + block.skip(upsample(x)))
@@ -57,7 +64,8 @@ def test_up_block_matches_the_unfused_definition():
 @pytest.mark.parametrize("latent_dim, widths, size", [(256, (16, 8), 32), (256, (16, 8, 4), 64), (64, (16, 8), 16)])
 def test_output_shape(latent_dim, widths, size):
     decoder = MaskDecoder(num_parts=18, num_classes=19, widths=widths, norm_layer=lambda c: group_norm(c, 4))
-    assert decoder(torch.randn(2, 18, latent_dim)).shape == (2, 19, size, size)
+    logits = decoder(torch.randn(2, 18, latent_dim))
+    assert logits.shape == (2, 19, size, size) and logits.is_contiguous()
 
 
 def test_norm_layer_is_injected():
@@ -78,3 +86,51 @@ def test_paper_sized_parameter_counts():
     assert sum(p.numel() for p in decoder.in_conv.parameters()) == 18 * 512 + 512
     assert sum(p.numel() for p in decoder.out_conv.parameters()) == 32 * 19 + 19
     assert sum(p.numel() for p in decoder.parameters()) == 2_538_835
+
+
+def test_blocks_run_channels_last_only_without_autograd():
+    assert block_layout() == torch.contiguous_format
+    with torch.no_grad():
+        assert block_layout() == torch.channels_last
+    with torch.inference_mode():
+        assert block_layout() == torch.channels_last
+
+
+def test_decoder_output_does_not_depend_on_the_layout_choice():
+    torch.manual_seed(0)
+    decoder = MaskDecoder(num_parts=18, num_classes=19, widths=(16, 8, 4), norm_layer=lambda c: group_norm(c, 4))
+    for block in decoder.blocks:
+        nn.init.normal_(block.conv_out.weight, std=0.1)
+    codes = torch.randn(2, 18, 256)
+    with_grad = decoder(codes)
+    with torch.inference_mode():
+        without = decoder(codes)
+    assert with_grad.is_contiguous() and without.is_contiguous()
+    torch.testing.assert_close(without, with_grad.detach())
+
+
+def saved_for_backward(fn):
+    """(output, bytes autograd keeps for backward) of fn()."""
+    sizes = []
+
+    def pack(t):
+        sizes.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, sum(sizes)
+
+
+def test_norm_silu_keeps_less_for_backward_with_the_same_gradients():
+    torch.manual_seed(0)
+    norm = group_norm(8, 4)
+    x = torch.randn(2, 8, 16, 16, requires_grad=True)
+    fast, fast_bytes = saved_for_backward(lambda: norm_silu(norm, x))
+    plain, plain_bytes = saved_for_backward(lambda: F.silu(norm(x)))
+    assert fast_bytes < plain_bytes
+    torch.testing.assert_close(fast, plain)
+    grad = torch.randn_like(plain)
+    inputs = (x, norm.weight, norm.bias)
+    for g_fast, g_plain in zip(torch.autograd.grad(fast, inputs, grad), torch.autograd.grad(plain, inputs, grad)):
+        torch.testing.assert_close(g_fast, g_plain)

@@ -41,3 +41,16 @@ def test_bad_dtype_and_shape_are_rejected():
         labels_to_onehot(torch.zeros(1, 4, 4), 19)
     with pytest.raises(ValueError, match=r"\(1, 2, 4, 4\)"):
         labels_to_onehot(torch.zeros(1, 2, 4, 4, dtype=torch.int64), 19)
+
+
+@pytest.mark.parametrize("side, size", [(32, 16), (40, 16), (24, 24), (9, 4)])
+def test_resize_labels_picks_the_pixels_of_nearest_one_hot_resizing(side, size):
+    import torch.nn.functional as F
+
+    from shape_editor.masks import resize_labels
+
+    labels = torch.randint(0, 19, (2, 1, side, side), generator=torch.Generator().manual_seed(side))
+    small = resize_labels(labels.to(torch.uint8), size)
+    assert small.shape == (2, size, size) and small.dtype == torch.int64
+    expected = F.interpolate(labels_to_onehot(labels, 19), size=(size, size), mode="nearest")
+    assert torch.equal(labels_to_onehot(small, 19), expected)

@@ -127,3 +127,26 @@ def test_class_probabilities_sum_to_one():
 def test_encode_rejects_masks_of_the_wrong_shape(shape):
     with pytest.raises(ValueError, match=r"\[B, 19, 32, 32\]"):
         ShapeVAE(tiny_config()).encode(torch.zeros(shape))
+
+
+def test_integer_ids_encode_like_their_one_hot():
+    torch.manual_seed(0)
+    cfg = tiny_config()
+    model = ShapeVAE(cfg).eval()
+    labels, onehot = random_masks(cfg)
+    for ids in (labels, labels[:, None], labels.to(torch.uint8)):
+        assert torch.equal(model.encode(ids)[0], model.encode(onehot)[0])
+    torch.testing.assert_close(model(labels[:, None]).logits, model(onehot).logits)
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 16, 16), (2, 32, 16)])
+def test_encode_rejects_label_maps_of_the_wrong_size(shape):
+    with pytest.raises(ValueError, match="crop_size=32"):
+        ShapeVAE(tiny_config()).encode(torch.zeros(shape, dtype=torch.int64))
+
+
+def test_encode_names_out_of_range_ids():
+    labels = torch.zeros(1, 32, 32, dtype=torch.int64)
+    labels[0, 3, 5] = 23
+    with pytest.raises(ValueError, match=r"label ids \[23\]"):
+        ShapeVAE(tiny_config()).encode(labels)

@@ -188,3 +188,21 @@ def test_exporter_writes_exact_ids_photos_and_manifest(tmp_path):
         assert np.array_equal(read_label(label, 19), expected.numpy())
         assert (tmp_path / "aug" / "images" / f"{label.stem}.jpg").is_file()
     assert not list((tmp_path / "aug").rglob("*.tmp"))
+
+
+def test_attribute_mode_fits_stores_and_reports_the_response(trained, tmp_path):
+    checkpoints, _ = trained
+    page, metrics = run_test(trained, tmp_path, "--edit_part", "hair", "--edit_mode", "attribute", "--attribute",
+                             "area", "--edit_strength", "2", "--n_steps", "3", "--synthetic_size", "12",
+                             "--attribute_samples", "10")
+    assert (checkpoints / "tiny" / "attribute_directions.pth").is_file()
+    edit = metrics["edit"]
+    assert edit["mode"] == "attribute" and edit["attribute"] == "area"
+    assert {"correlation", "monotonicity", "slope", "locality", "validity"} <= set(edit)
+    assert [s for s, _ in metrics["attribute_response"]["measured change (std)"]] == [0.0, 1.0, 2.0]
+    assert (page.parent / "attribute_response.png").is_file()
+    assert "hair area +2.00 std" in page_images(page).captions
+    with pytest.raises(ValueError, match="choose one of"):
+        run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "attribute", "--attribute", "below_ears")
+    with pytest.raises(ValueError, match="needs one --edit_part"):
+        run_test(trained, tmp_path, "--edit_part", "nose,mouth", "--edit_mode", "attribute", "--attribute", "area")

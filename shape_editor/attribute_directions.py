@@ -1,0 +1,240 @@
+"""Attribute-directed edits: a direction per (part, attribute) in that part's latent space.
+
+The fit regresses an attribute measured on the *input* masks (`shape_editor.attributes`), standardised
+to zero mean and unit variance, on the part's posterior means mu_p with ridge least squares:
+w = argmin ||X w - y||^2 + lambda ||w||^2, X = centred mu_p [N, D]. The linear model predicts that
+moving mu_p by t * w / |w| changes the attribute by t * |w| standard deviations, so the stored *step*
+w / |w|^2 is the code displacement for one standard deviation: `--edit_strength s` adds s * step to
+the part's code and nothing else. lambda = ridge * trace(X^T X) / D keeps the fit well posed when
+there are fewer samples than latent dimensions.
+
+Everything is saved as a plain dict of tensors and strings, loadable with `weights_only=True`, in
+`checkpoints/<name>/attribute_directions.pth`. Shapes: N samples, B inputs, K strengths, P parts,
+D latent size, H x W pixels.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Subset
+from tqdm import tqdm
+
+from shape_editor.attributes import attribute_names, measure_attributes
+from shape_editor.editor import EditOutput, MaskEditor, part_indices
+from shape_editor.shape_vae import ShapeVAE
+from util.checkpoint import atomic_torch_save, load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+DIRECTIONS_FILE = "attribute_directions.pth"
+FORMAT_VERSION = 1
+TENSOR_FIELDS = ("steps", "means", "stds", "r2", "samples")
+
+
+class AttributeDirections(NamedTuple):
+    """Fitted steps for K (part, attribute) keys; row k of every tensor belongs to `keys[k]`."""
+
+    keys: list[tuple[int, str]]  # (standard part id, attribute name)
+    steps: Tensor  # [K, D] code displacement for +1 standard deviation of the attribute
+    means: Tensor  # [K] attribute mean over the fitting set
+    stds: Tensor  # [K] attribute standard deviation over the fitting set
+    r2: Tensor  # [K] share of the attribute's variance the linear fit explains (fitting set)
+    samples: Tensor  # [K] masks with the part present, used for the fit
+
+    def index(self, part: int, name: str) -> int:
+        """Row of (part, name), or ValueError listing what was fitted."""
+        if (part, name) not in self.keys:
+            raise ValueError(f"no direction fitted for part {part} attribute {name!r}; fitted: {self.keys}")
+        return self.keys.index((part, name))
+
+    def step(self, part: int, name: str) -> Tensor:
+        """[D] code displacement for +1 standard deviation of attribute `name` of `part`."""
+        return self.steps[self.index(part, name)]
+
+    def std(self, part: int, name: str) -> float:
+        """The attribute's standard deviation over the fitting set: the unit of edit strengths."""
+        return float(self.stds[self.index(part, name)])
+
+    def merged(self, other: AttributeDirections) -> AttributeDirections:
+        """These directions plus `other`'s; a key fitted in both takes `other`'s row."""
+        keep = [k for k, key in enumerate(self.keys) if key not in other.keys]
+        return AttributeDirections(
+            [self.keys[k] for k in keep] + list(other.keys),
+            *(torch.cat([getattr(self, f)[keep], getattr(other, f)]) for f in TENSOR_FIELDS),
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain tensors, ints and strings only, so `torch.load(weights_only=True)` reads it back."""
+        return {"version": FORMAT_VERSION, "parts": [p for p, _ in self.keys], "names": [n for _, n in self.keys],
+                **{field: getattr(self, field) for field in TENSOR_FIELDS}}
+
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, Any]) -> AttributeDirections:
+        """Inverse of `state_dict`; ValueError for another format version."""
+        if state.get("version") != FORMAT_VERSION:
+            raise ValueError(f"attribute directions of format {state.get('version')!r}; expected {FORMAT_VERSION}")
+        keys = [(int(p), str(n)) for p, n in zip(state["parts"], state["names"])]
+        return cls(keys, *(state[field] for field in TENSOR_FIELDS))
+
+    def save(self, path: str | Path) -> Path:
+        atomic_torch_save(self.state_dict(), path)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AttributeDirections:
+        """Read a file written by `save` (weights only); ValueError names the file when it is not one."""
+        state = load_checkpoint(path)
+        if not isinstance(state, dict) or "steps" not in state:
+            raise ValueError(f"{path} is not an attribute-directions file (no 'steps')")
+        try:
+            return cls.from_state_dict(state)
+        except (KeyError, ValueError) as err:
+            raise ValueError(f"{path}: {err}") from err
+
+
+def ridge_direction(x: Tensor, y: Tensor, ridge: float) -> Tensor:
+    """Ridge least squares on centred data: x [N, D], y [N] -> w [D] (float64)."""
+    x = (x - x.mean(0)).double()
+    y = (y - y.mean()).double()
+    gram = x.T @ x  # (D, D)
+    if gram.trace() == 0:
+        raise ValueError("the codes do not vary over the fitting set, so no direction can be fitted")
+    lam = ridge * gram.trace() / x.shape[1]
+    eye = torch.eye(x.shape[1], dtype=gram.dtype, device=gram.device)
+    return torch.linalg.solve(gram + lam * eye, x.T @ y)
+
+
+def fit_attribute_directions(mu: Tensor, attributes: Mapping[tuple[int, str], Tensor],
+                             ridge: float = 0.05, min_samples: int = 8) -> AttributeDirections:
+    """Fit one step per (part, attribute) key from encoded masks and their measured attributes.
+
+    Args:
+        mu: [N, P, D] posterior means of N masks.
+        attributes: {(standard part id, name): [N]} values, NaN where the part is absent (those masks are
+            skipped); any per-mask target works, e.g. a ground-truth generating parameter.
+        ridge: ridge strength relative to the mean per-dimension energy of the codes.
+        min_samples: fewest masks with a finite value (and a non-constant one) needed per key.
+
+    Returns:
+        `AttributeDirections` with the keys in the given order.
+    """
+    P = mu.shape[1]
+    mu = mu.detach().cpu().double()
+    steps, stats = [], []
+    for (part, name), values in attributes.items():  # a handful of keys, each its own D x D solve
+        index = part_indices([part], P)[0]
+        values = values.detach().cpu().double()
+        finite = torch.isfinite(values)
+        y = values[finite]
+        if y.numel() < min_samples or y.std() == 0:
+            raise ValueError(f"part {part} attribute {name!r}: {y.numel()} finite, non-constant values; "
+                             f"need at least {min_samples}")
+        x = mu[finite, index]
+        z = (y - y.mean()) / y.std()  # the attribute in standard deviations
+        try:
+            w = ridge_direction(x, z, ridge)
+        except ValueError as err:
+            raise ValueError(f"part {part} attribute {name!r}: {err}") from err
+        r2 = 1 - ((x - x.mean(0)) @ w - z).square().mean() / z.square().mean()
+        steps.append(w / w.square().sum())
+        stats.append(torch.stack([y.mean(), y.std(), r2, torch.tensor(float(y.numel()), dtype=torch.float64)]))
+    means, stds, r2s, counts = torch.stack(stats).T  # (K,) each
+    return AttributeDirections(list(attributes), torch.stack(steps).float(), means.float(), stds.float(),
+                               r2s.float(), counts.long())
+
+
+@torch.no_grad()
+def encode_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_samples: int | None = None,
+                   batch_size: int = 32, num_workers: int = 0) -> tuple[Tensor, dict[tuple[int, str], Tensor]]:
+    """mu of every mask and the attributes of `parts` measured on the input masks.
+
+    Args:
+        dataset: items are dicts with 'label' [1, H, W] integer ids at the VAE's crop size.
+
+    Returns:
+        (mu [N, P, D] on the CPU, {(part, name): [N] float64}).
+    """
+    count = len(dataset) if max_samples is None else min(len(dataset), max_samples)
+    loader = DataLoader(Subset(dataset, range(count)), batch_size=batch_size, num_workers=num_workers)
+    device = next(vae.parameters()).device
+    was_training = vae.training
+    vae.eval()
+    mus, measured = [], []
+    for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
+        labels = batch["label"].to(device)
+        mus.append(vae.encode(labels)[0].cpu())  # integer ids: the VAE one-hots them at its encoder size
+        measured.append(measure_attributes(labels, parts))
+    vae.train(was_training)
+    if not mus:
+        raise ValueError("no masks to fit attribute directions on: the dataset is empty")
+    attributes = {key: torch.cat([m[key] for m in measured]).cpu() for key in measured[0]}
+    return torch.cat(mus), attributes
+
+
+def fit_from_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_samples: int | None = None,
+                     batch_size: int = 32, ridge: float = 0.05) -> AttributeDirections:
+    """Encode (mu) up to `max_samples` training masks and fit a step for every attribute of `parts`."""
+    mu, attributes = encode_dataset(vae, dataset, parts, max_samples, batch_size)
+    directions = fit_attribute_directions(mu, attributes, ridge)
+    logger.info("fitted %d attribute directions on %d masks; R^2: %s", len(directions.keys), mu.shape[0],
+                {f"{p}/{n}": round(float(r), 3) for (p, n), r in zip(directions.keys, directions.r2)})
+    return directions
+
+
+def load_or_fit_directions(path: str | Path, vae: ShapeVAE, train_set: Callable[[], Dataset], part: int,
+                           max_samples: int | None = None) -> AttributeDirections:
+    """The directions of every attribute of `part` stored with a checkpoint, fitted (and saved) when missing.
+
+    Args:
+        path: `checkpoints/<name>/attribute_directions.pth`; other parts' directions in it are kept.
+        train_set: builds the training split (only called when a fit is needed).
+    """
+    path = Path(path)
+    stored = AttributeDirections.load(path) if path.is_file() else None
+    if stored is not None and all((part, name) in stored.keys for name in attribute_names(part)):
+        return stored
+    fitted = fit_from_dataset(vae, train_set(), [part], max_samples)
+    directions = fitted if stored is None else stored.merged(fitted)
+    directions.save(path)
+    logger.info("saved attribute directions to %s", path)
+    return directions
+
+
+def attribute_codes(mu: Tensor, part: int, step: Tensor, strengths: Tensor) -> Tensor:
+    """Move one part's code along its attribute step: [B, P, D] -> [B, K, P, D], K = len(strengths).
+
+    codes[b, k, part - 1] = mu[b, part - 1] + strengths[k] * step; every other part keeps its code exactly.
+    """
+    if strengths.dim() != 1:
+        raise ValueError(f"strengths must be a 1-d tensor, got shape {tuple(strengths.shape)}")
+    index = part_indices([part], mu.shape[1])[0]
+    codes = mu[:, None].repeat(1, strengths.numel(), 1, 1)  # (B, K, P, D)
+    codes[:, :, index] += strengths.to(mu)[None, :, None] * step.to(mu)
+    return codes
+
+
+def attribute_strengths(strength: float, n_steps: int) -> Tensor:
+    """The strip of an attribute edit: `n_steps` strengths from 0 (the reconstruction) to `strength`, [K] float32."""
+    if n_steps < 2:
+        raise ValueError(f"n_steps={n_steps}: an attribute strip needs at least 2 steps (0 and the strength)")
+    return torch.linspace(0.0, strength, n_steps)
+
+
+@torch.no_grad()
+def attribute_edit(editor: MaskEditor, labels: Tensor, directions: AttributeDirections, part: int, name: str,
+                   strengths: Tensor) -> EditOutput:
+    """Move `part` along the direction of attribute `name` at every strength; all B*K masks decode as one batch.
+
+    Args:
+        labels: [B, 1, H, W] or [B, H, W] input ids.
+        strengths: [K] in standard deviations of the attribute.
+
+    Returns:
+        `EditOutput` with codes [B, K, P, D], logits and masks [B, K, H, W] (alphas None).
+    """
+    mu = editor.encode(labels)
+    return editor.decode(attribute_codes(mu, part, directions.step(part, name), strengths))
