@@ -23,9 +23,11 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from data.image_folder import IMAGE_EXTENSIONS, LABEL_EXTENSIONS, list_files, pair_by_stem
+from data.label_cache import CACHE_MODES, LabelCache, open_label_cache
 from data.labels import LABEL_ORDERS
 from data.mask_io import read_image, read_label
-from data.transforms import PreprocessConfig, get_params, transform_image, transform_label
+from data.transforms import PreprocessConfig, get_params, resized_size, transform_image, transform_label
+from data.validation import validate_dataset
 
 
 class Sample(NamedTuple):
@@ -36,6 +38,7 @@ class Sample(NamedTuple):
     path: str
     image_path: str = ""
     extras: dict[str, Any] = {}
+    source_size: tuple[int, int] | None = None  # (W, H) as stored when `label` comes resized (label cache)
 
 
 class BaseDataset(Dataset, ABC):
@@ -77,7 +80,7 @@ class BaseDataset(Dataset, ABC):
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a dataset of {len(self)} samples")
         sample = self.load_sample(index)
-        h, w = sample.label.shape
+        w, h = sample.source_size or sample.label.shape[::-1]
         rng = np.random.default_rng([self.opt.seed % 2**32, self.epoch, index])
         params = get_params(self.preprocess, (w, h), rng)
         item: dict[str, Any] = {"label": transform_label(sample.label, params), "path": sample.path}
@@ -103,12 +106,18 @@ class LabelFolderDataset(BaseDataset):
         parser.add_argument("--no_pairing_check", action="store_true",
                             help="pair labels and images by sorted position instead of requiring equal "
                                  "file stems")
+        parser.add_argument("--label_cache", type=str, default="none", choices=CACHE_MODES,
+                            help="decode and resize every label file once: keep the maps in memory, or in "
+                                 "a memory-mapped file under --label_cache_dir that later runs reuse")
+        parser.add_argument("--label_cache_dir", type=str, default="./checkpoints/label_cache",
+                            help="folder of the --label_cache disk files")
         return parser
 
     def __init__(self, opt: Any, phase: str) -> None:
         super().__init__(opt, phase)
         self.label_paths: list[Path] = []
         self.image_paths: list[Path] | None = None
+        self.label_cache: LabelCache | None = None
 
     def set_files(self, label_dir: Path, image_dir: Path | None) -> None:
         """List `label_dir` and pair it with `image_dir` (None: masks only).
@@ -126,12 +135,36 @@ class LabelFolderDataset(BaseDataset):
                   images: list[Path] | None = None) -> None:
         """Store the labels and pair them with `images` (default: every image in `image_dir`)."""
         self.label_paths = label_paths
-        if image_dir is None:
-            self.image_paths = None
-            return
-        images = list_files(image_dir, IMAGE_EXTENSIONS) if images is None else images
-        where = f" ({len(label_paths)} labels, {len(images)} images in {image_dir})"
-        self.image_paths = pair_by_stem(stems, images, check=not self.opt.no_pairing_check, where=where)
+        self.image_paths = None
+        if image_dir is not None:
+            images = list_files(image_dir, IMAGE_EXTENSIONS) if images is None else images
+            where = f" ({len(label_paths)} labels, {len(images)} images in {image_dir})"
+            self.image_paths = pair_by_stem(stems, images, check=not self.opt.no_pairing_check, where=where)
+        validate_dataset(self)  # --check_dataset: before the cache, so that it holds only good samples
+        self.label_cache = self.open_label_cache()
+
+    def keep_samples(self, indices: Sequence[int]) -> None:
+        """Keep only the samples `indices`, in that order (`--skip_bad_files` drops the others)."""
+        self.label_paths = [self.label_paths[i] for i in indices]
+        if self.image_paths is not None:
+            self.image_paths = [self.image_paths[i] for i in indices]
+
+    def label_files(self, index: int) -> list[Path]:
+        """The file(s) label `index` is read from (they key the disk label cache)."""
+        return [self.label_paths[index]]
+
+    def open_label_cache(self) -> LabelCache | None:
+        """The `--label_cache` of this split's first `len(self)` labels (None without one)."""
+        mode = getattr(self.opt, "label_cache", "none")
+        if mode == "none":
+            return None
+        cfg = self.preprocess  # only the resize shapes the cached maps; crops and flips stay per item
+        settings = {"dataset": type(self).__name__, "label_nc": self.opt.label_nc, "label_order": self.opt.label_order,
+                    "resize": (cfg.mode, cfg.load_size, cfg.crop_size, cfg.aspect_ratio)}
+        return open_label_cache(
+            mode, self.read_label_map, len(self), [f for i in range(len(self)) for f in self.label_files(i)],
+            lambda size: resized_size(self.preprocess, size), settings, self.opt.label_cache_dir,
+            workers=self.opt.nThreads)
 
     def num_samples(self) -> int:
         return len(self.label_paths)
@@ -141,8 +174,13 @@ class LabelFolderDataset(BaseDataset):
         return read_label(self.label_paths[index], self.opt.label_nc, self.opt.label_order)
 
     def load_sample(self, index: int) -> Sample:
-        label = self.read_label_map(index)
+        source_size = None
+        if self.label_cache is None:
+            label = self.read_label_map(index)
+        else:
+            label, source_size = self.label_cache.get(index)
+        path = str(self.label_paths[index])
         if self.image_paths is None:
-            return Sample(label, None, str(self.label_paths[index]))
+            return Sample(label, None, path, source_size=source_size)
         image_path = self.image_paths[index]
-        return Sample(label, read_image(image_path), str(self.label_paths[index]), str(image_path))
+        return Sample(label, read_image(image_path), path, str(image_path), source_size=source_size)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -61,6 +61,16 @@ class CelebAMaskHQDataset(LabelFolderDataset):
                       if p.stem.isdigit() and raw_split(int(p.stem)) == self.phase]
         self.set_pairs(paths, [str(i) for i in index], image_dir if images is not None else None, images)
         logger.info("raw CelebAMask-HQ release in %s: %d ids in the %s split", anno_dir, len(paths), self.phase)
+
+    def label_files(self, index: int) -> list[Path]:
+        if self.raw_parts is None:
+            return super().label_files(index)
+        return list(self.raw_parts[index].values())
+
+    def keep_samples(self, indices: Sequence[int]) -> None:
+        super().keep_samples(indices)
+        if self.raw_parts is not None:
+            self.raw_parts = [self.raw_parts[i] for i in indices]
 
     def read_label_map(self, index: int) -> np.ndarray:
         if self.raw_parts is None:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from models.base_model import BaseModel
-from models.networks import MultiscaleDiscriminator, SEANGenerator
+from models.networks import MultiscaleDiscriminator, SEANGenerator, SEANNorm
 from shape_editor.masks import labels_to_onehot
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ class SEANModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
-        parser.add_argument("--ngf", type=int, default=64, help="generator width: the first blocks have 16*ngf channels")
+        parser.add_argument("--ngf", type=int, default=64,
+                            help="generator width: the first blocks have 16*ngf channels")
         parser.add_argument("--style_dim", type=int, default=512, help="size of each class's style code")
         parser.add_argument("--encoder_ngf", type=int, default=32, help="first width of the style encoder")
         parser.add_argument("--spade_hidden", type=int, default=128, help="width of SPADE's shared conv")
@@ -83,6 +84,7 @@ class SEANModel(BaseModel):
         super().__init__(opt)
         self.netG = SEANGenerator(opt.label_nc, opt.ngf, opt.crop_size, opt.style_dim,
                                   encoder_ngf=opt.encoder_ngf, spade_hidden=opt.spade_hidden)
+        freeze_unused_blending(self.netG)
         self.network_names = {"G": "netG"}
         if opt.isTrain:
             if opt.D_steps_per_G < 1:
@@ -114,7 +116,7 @@ class SEANModel(BaseModel):
 
     @torch.no_grad()
     def reconstruct(self, masks: Tensor, image: Tensor) -> Tensor:
-        """Photos re-synthesised from their own masks [B, C, H, W] and styles [B, 3, H, W] (eval mode)."""
+        """Photos [B, 3, H, W] re-synthesised from their masks [B, C, H, W] and their own styles (eval mode)."""
         was_training = self.training
         self.eval()
         fake = PhotoReconstructor(self.netG)(masks, image)
@@ -124,7 +126,8 @@ class SEANModel(BaseModel):
     def visuals(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Mask, real photo and the photo synthesised from them, for the training page (SPADE's names)."""
         masks, image = self.inputs({key: value[:1] for key, value in batch.items() if key in ("label", "image")})
-        return {"input_label": batch["label"][:1], "real_image": image, "synthesized_image": self.reconstruct(masks, image)}
+        fake = self.reconstruct(masks, image)
+        return {"input_label": batch["label"][:1], "real_image": image, "synthesized_image": fake}
 
     def evaluate(self, loader: Iterable[dict[str, Any]]) -> dict[str, float]:
         """Reconstruction L1 and PSNR, averaged over the images of the first EVAL_BATCHES held-out batches."""
@@ -136,6 +139,18 @@ class SEANModel(BaseModel):
                 totals[name] = totals.get(name, 0.0) + float(values.sum())
             count += real.shape[0]
         return {name: total / max(count, 1) for name, total in totals.items()}
+
+
+def freeze_unused_blending(generator: SEANGenerator) -> None:
+    """Stop gradients to the blending scalars of SPADE-only norms (the last block).
+
+    Official checkpoints carry them, so they exist, but their forward never reads them; DDP would wait
+    forever for their gradients.
+    """
+    for module in generator.modules():
+        if isinstance(module, SEANNorm) and not module.use_style:
+            module.blending_gamma.requires_grad_(False)
+            module.blending_beta.requires_grad_(False)
 
 
 def masks_only_message(opt: argparse.Namespace) -> str:

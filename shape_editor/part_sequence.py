@@ -6,6 +6,7 @@ linear residual maps the LSTM states back to the code size.
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
@@ -36,5 +37,10 @@ class PartSequence(nn.Module):
         Returns:
             [B, P, D] mixed codes, ready for the mask decoder.
         """
+        device = codes.device.type
+        if torch.is_autocast_enabled(device):
+            # Under CPU bf16 autocast the LSTM casts its weights but not an fp32 input, and oneDNN then refuses
+            # the mixed primitive ("could not create a primitive descriptor"): hand it the autocast dtype.
+            codes = codes.to(torch.get_autocast_dtype(device))
         states, _ = self.lstm(codes)  # (B, P, H_out), zero initial state
         return self.feedforward(states) + self.residual(states)

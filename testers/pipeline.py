@@ -2,24 +2,22 @@
 
 SEAN and the shape VAE may be trained at different crop sizes. Label maps go to the VAE's crop and
 the edited masks come back to the SIS model's size, both with nearest-neighbour resizing (ids must
-never be blended). Targets for interpolate/swap are `--target` (a test-set index or a label file) or,
-by default, the next test input.
+never be blended). Edits are those of the shapevae tester (`edit_plan`), attribute edits included.
 """
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import Dataset
 
+import data
+from shape_editor.attribute_directions import DIRECTIONS_FILE, attribute_edit, load_or_fit_directions
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.editor import EditOutput, MaskEditor
-from testers.shapevae_tester import EditPlan, edit_plan, load_target_file
-
-TARGET_MODES = ("interpolate", "swap")
+from testers.shapevae_tester import EditPlan, edit_plan
+from util.paths import safe_child
 
 
 def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
@@ -29,57 +27,43 @@ def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(labels.float(), size=size, mode="nearest-exact").to(labels.dtype)
 
 
-def pipeline_plan(opt: argparse.Namespace, num_parts: int) -> EditPlan:
-    """The edit of `--edit_part/--edit_mode`; without one the VAE only reconstructs (mask -> VAE -> SEAN)."""
-    return edit_plan(opt, num_parts) or EditPlan("reconstruct", [], "shapevae")
-
-
 class ShapePlugin:
-    """A trained shape VAE as SEAN's mask source.
+    """The shape VAE of run `--shape_name` as SEAN's mask source, with the edit `--edit_part/--edit_mode` asks for.
+
+    Without `--edit_part` the VAE only reconstructs (mask -> VAE -> SEAN). Attribute directions are read
+    from the shape run's folder, or fitted on the training split of the test data at the VAE's crop size and
+    saved there.
 
     Args:
-        checkpoint: a shape VAE network file (`checkpoints/<shape_name>/<which>_net_G.pth`).
-        label_nc: classes of the SIS model; the VAE must have the same.
+        opt: the test options of the SEAN run (`shape_name`, `shape_which_epoch`, the edit flags).
         device: where the VAE runs.
     """
 
-    def __init__(self, checkpoint: str | Path, label_nc: int, device: torch.device) -> None:
-        self.checkpoint = Path(checkpoint)
-        self.editor = MaskEditor(load_shape_vae(self.checkpoint, device, expect={"label_nc": label_nc}))
-        self.size = (self.editor.vae.config.crop_size, self.editor.vae.config.crop_size)
+    def __init__(self, opt: argparse.Namespace, device: torch.device) -> None:
+        run_dir = safe_child(opt.checkpoints_dir, opt.shape_name)
+        self.checkpoint = safe_child(run_dir, f"{opt.shape_which_epoch}_net_G.pth")
+        vae = load_shape_vae(self.checkpoint, device, expect={"label_nc": opt.label_nc})
+        self.editor = MaskEditor(vae)
+        self.size = (vae.config.crop_size, vae.config.crop_size)
+        self.plan: EditPlan = edit_plan(opt, self.editor.num_parts) or EditPlan("reconstruct", [], "shapevae")
+        self.directions = None
+        if self.plan.mode == "attribute":
+            vae_opt = argparse.Namespace(**{**vars(opt), "load_size": self.size[0], "crop_size": self.size[0]})
+            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, vae,
+                                                     lambda: data.create_dataset(vae_opt, phase="train"),
+                                                     self.plan.parts[0], opt.attribute_samples)
 
-    @property
-    def num_parts(self) -> int:
-        return self.editor.num_parts
-
-    def edit(self, plan: EditPlan, labels: Tensor, targets: Tensor | None = None, *, n_samples: int = 1,
-             n_steps: int = 5, strength: float = 1.0, generator: torch.Generator | None = None) -> EditOutput:
+    def edit(self, labels: Tensor, targets: Tensor | None = None, *, n_samples: int = 1, n_steps: int = 5,
+             strength: float = 1.0, generator: torch.Generator | None = None) -> EditOutput:
         """Edit label maps [B, 1, H, W]; the result's `masks` are [B, K, H, W] ids at the input's size.
 
         `logits` stay at the VAE's resolution; `targets` ([B, 1, H', W'] ids) are resized like the inputs.
         """
-        small = resize_labels(labels, self.size)
-        small_targets = None if targets is None else resize_labels(targets, self.size)
-        edit = self.editor.edit(plan.mode, small, plan.parts, target_labels=small_targets, n_samples=n_samples,
-                                n_steps=n_steps, strength=strength, generator=generator)
+        plan, small = self.plan, resize_labels(labels, self.size)
+        if self.directions is not None:
+            edit = attribute_edit(self.editor, small, self.directions, plan.parts[0], plan.attribute, plan.strengths)
+        else:
+            small_targets = None if targets is None else resize_labels(targets, self.size)
+            edit = self.editor.edit(plan.mode, small, plan.parts, target_labels=small_targets, n_samples=n_samples,
+                                    n_steps=n_steps, strength=strength, generator=generator)
         return edit._replace(masks=resize_labels(edit.masks, tuple(labels.shape[-2:])))
-
-
-def fixed_target(opt: argparse.Namespace, dataset: Dataset) -> Tensor | None:
-    """`--target` as ids [1, 1, H, W]: a test-set index or a label file; None when not given."""
-    if opt.target is None:
-        return None
-    if opt.target.strip().isdigit():
-        index = int(opt.target)
-        if index >= len(dataset):
-            raise ValueError(f"--target {index} is outside the {opt.phase} set of {len(dataset)} samples")
-        return dataset[index]["label"][None]
-    return load_target_file(opt.target, opt)
-
-
-def paired_targets(labels: Tensor, fixed: Tensor | None, dataset: Dataset, end: int, count: int) -> Tensor:
-    """Targets of inputs end-B .. end-1: the fixed target, or input i takes input (i + 1) % count."""
-    if fixed is not None:
-        return fixed.to(labels.device).expand_as(labels)
-    following = dataset[end % count]["label"][None].to(labels.device)
-    return torch.cat([labels[1:], following])

@@ -31,12 +31,11 @@ from shape_editor.editor import EditOutput
 from shape_editor.masks import labels_to_onehot
 from testers.base_tester import BaseTester
 from testers.export import MaskExporter
-from testers.pipeline import TARGET_MODES, ShapePlugin, fixed_target, paired_targets, pipeline_plan
-from testers.shapevae_tester import caption
+from testers.pipeline import ShapePlugin
+from testers.shapevae_tester import TARGET_MODES, caption, fixed_target, paired_targets
 from util.checkpoint import check_options_match
 from util.fileio import atomic_write_text
 from util.image import save_image, tensor_to_image
-from util.paths import safe_child
 from util.visualizer import Visual, save_results_page
 
 logger = logging.getLogger(__name__)
@@ -80,14 +79,10 @@ class SEANTester(BaseTester):
                              f"--how_many {opt.how_many}")
         if "image" not in self.dataset[0]:
             raise ValueError(masks_only_message(opt))
-        self.plugin, self.plan, self.target = None, None, None
-        if opt.shape_name:
-            shape_dir = safe_child(opt.checkpoints_dir, opt.shape_name)
-            self.plugin = ShapePlugin(safe_child(shape_dir, f"{opt.shape_which_epoch}_net_G.pth"), opt.label_nc, device)
-            self.plan = pipeline_plan(opt, self.plugin.num_parts)
-            if self.plan.mode in TARGET_MODES:
-                self.target = fixed_target(opt, self.dataset)
-        elif opt.export_dir:
+        self.plugin = ShapePlugin(opt, device) if opt.shape_name else None
+        self.plan = None if self.plugin is None else self.plugin.plan
+        self.target = fixed_target(opt, self.dataset) if self.plan and self.plan.mode in TARGET_MODES else None
+        if opt.export_dir and self.plugin is None:
             raise ValueError("--export_dir needs --shape_name (and an edit): SEAN alone makes no new masks")
 
     @torch.no_grad()
@@ -110,7 +105,7 @@ class SEANTester(BaseTester):
             if self.plugin is not None:
                 if plan.mode in TARGET_MODES:
                     targets = paired_targets(labels, self.target, self.dataset, done, self.count)
-                edit = self.plugin.edit(plan, labels, targets, n_samples=opt.n_samples, n_steps=opt.n_steps,
+                edit = self.plugin.edit(labels, targets, n_samples=opt.n_samples, n_steps=opt.n_steps,
                                         strength=opt.edit_strength, generator=generator)
                 totals["unstyled"] += float(unstyled_share(labels, edit.masks, opt.label_nc).sum())
             fake, fake_edited = self.synthesize(masks, photos, edit, generator)

@@ -15,7 +15,9 @@ class ShapeVAETrainer(BaseTrainer):
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         opt = self.opt
-        return {"G": torch.optim.Adam(self.model.vae.parameters(), lr=opt.lr, betas=(opt.beta1, opt.beta2))}
+        # The fused kernel updates all 25 M weights in one pass instead of a dozen foreach passes.
+        fused = self.device.type in ("cpu", "cuda")
+        return {"G": torch.optim.Adam(self.model.vae.parameters(), lr=opt.lr, betas=(opt.beta1, opt.beta2), fused=fused)}
 
     def run_step(self, batch: dict[str, Any]) -> dict[str, float]:
         with self.autocast():

@@ -55,3 +55,13 @@ def test_paper_sized_parameter_counts():
         "residual": 512 * 256 + 256,
     }
     assert counts["lstm"] == 4_206_592
+
+
+def test_fp32_codes_run_under_bf16_autocast():
+    torch.manual_seed(0)
+    block = PartSequence(latent_dim=32, hidden=16, num_layers=2, bidirectional=True, ff_hidden=32)
+    codes = torch.randn(2, 5, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = block(codes)  # an fp32 input used to fail in oneDNN's bf16 LSTM
+    assert mixed.dtype == torch.bfloat16
+    torch.testing.assert_close(mixed.float(), block(codes), atol=0.05, rtol=0.05)

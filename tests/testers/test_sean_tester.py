@@ -54,6 +54,19 @@ def test_pipeline_page_has_the_five_columns(checkpoints, tmp_path, shape_name):
     assert 0 <= metrics["edit"]["unstyled_pixel_share"] <= 1 and metrics["reconstruction"]["L1"] > 0
 
 
+@pytest.mark.parametrize("flags, edited", [
+    (["--edit_mode", "swap"], ["nose swap alpha=1.00"]),
+    (["--edit_mode", "attribute", "--attribute", "height", "--n_steps", "2", "--synthetic_size", "8"],  # fit on 8
+     ["nose height +0.00 std", "nose height +1.00 std"]),
+])
+def test_target_and_attribute_edits_feed_sean(checkpoints, tmp_path, flags, edited):
+    page, _ = run_test(checkpoints, tmp_path, "--shape_name", "vae32", "--edit_part", "nose", *flags)
+    source = ["photo", "mask", "target mask"] if "swap" in flags else ["photo", "mask"]
+    row = [[*source, f"edited mask ({e})", "synthesized from mask", f"synthesized from edited mask ({e})"]
+           for e in edited]
+    assert page_images(page).captions == [c for _ in range(2) for r in row for c in r]
+
+
 def test_without_shape_name_it_is_seans_test(checkpoints, tmp_path):
     page, metrics = run_test(checkpoints, tmp_path)
     assert page_images(page).captions == ["photo", "mask", "synthesized"] * 2
