@@ -78,6 +78,9 @@ class SEANModel(BaseModel):
         else:
             parser.add_argument("--shape_which_epoch", type=str, default="latest",
                                 help="with --shape_name: which checkpoint of the shape VAE run to load")
+            parser.add_argument("--keep_unedited", action="store_true",
+                                help="with --shape_name: take from the edit only the pixels it changes (vs the VAE's "
+                                     "reconstruction) and keep the original mask elsewhere")
         return parser
 
     def __init__(self, opt: argparse.Namespace) -> None:

@@ -27,10 +27,27 @@ def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(labels.float(), size=size, mode="nearest-exact").to(labels.dtype)
 
 
+def moved_part_pixels(recon: Tensor, edited: Tensor, parts: list[int]) -> Tensor:
+    """Pixels that enter or leave one of `parts`: what an edit did, net of the VAE's reconstruction error.
+
+    Args:
+        recon: [B, 1, H, W] ids of the VAE's reconstruction.
+        edited: [B, K, H, W] ids of the edited masks.
+        parts: the edited standard ids.
+
+    Returns:
+        bool [B, K, H, W].
+    """
+    ids = torch.tensor(parts, dtype=edited.dtype, device=edited.device)
+    return (edited != recon) & (torch.isin(edited, ids) | torch.isin(recon, ids))
+
+
 class ShapePlugin:
     """The shape VAE of run `--shape_name` as SEAN's mask source, with the edit `--edit_part/--edit_mode` asks for.
 
-    Without `--edit_part` the VAE only reconstructs (mask -> VAE -> SEAN). Attribute directions are read
+    Without `--edit_part` the VAE only reconstructs (mask -> VAE -> SEAN). With `--keep_unedited` only the
+    pixels that enter or leave an edited part (edited mask vs the VAE's reconstruction) come from the edit;
+    the rest keeps the original mask, so the VAE's reconstruction error (e.g. lost eyes) never reaches SEAN. Attribute directions are read
     from the shape run's folder, or fitted on the training split of the test data at the VAE's crop size and
     saved there.
 
@@ -45,6 +62,7 @@ class ShapePlugin:
         vae = load_shape_vae(self.checkpoint, device, expect={"label_nc": opt.label_nc})
         self.editor = MaskEditor(vae)
         self.size = (vae.config.crop_size, vae.config.crop_size)
+        self.keep_unedited = opt.keep_unedited
         self.plan: EditPlan = edit_plan(opt, self.editor.num_parts) or EditPlan("reconstruct", [], "shapevae")
         self.directions = None
         if self.plan.mode == "attribute":
@@ -66,4 +84,9 @@ class ShapePlugin:
             small_targets = None if targets is None else resize_labels(targets, self.size)
             edit = self.editor.edit(plan.mode, small, plan.parts, target_labels=small_targets, n_samples=n_samples,
                                     n_steps=n_steps, strength=strength, generator=generator)
-        return edit._replace(masks=resize_labels(edit.masks, tuple(labels.shape[-2:])))
+        size = tuple(labels.shape[-2:])
+        masks = resize_labels(edit.masks, size)
+        if self.keep_unedited:
+            moved = moved_part_pixels(self.editor.reconstruct(small).masks, edit.masks, plan.parts)
+            masks = torch.where(resize_labels(moved, size), masks, labels)
+        return edit._replace(masks=masks)

@@ -10,7 +10,7 @@ from PIL import Image
 import test as test_script
 import train
 from data.mask_io import read_label
-from testers.pipeline import resize_labels
+from testers.pipeline import moved_part_pixels, resize_labels
 from testers.sean_tester import unstyled_share
 from tests.conftest import TINY_SHAPEVAE
 from tests.models.test_sean_model import TINY_SEAN_TRAIN
@@ -65,6 +65,21 @@ def test_target_and_attribute_edits_feed_sean(checkpoints, tmp_path, flags, edit
     row = [[*source, f"edited mask ({e})", "synthesized from mask", f"synthesized from edited mask ({e})"]
            for e in edited]
     assert page_images(page).captions == [c for _ in range(2) for r in row for c in r]
+
+
+def test_keep_unedited_without_edit_gives_back_the_original_mask(checkpoints, tmp_path):
+    page, _ = run_test(checkpoints, tmp_path, "--shape_name", "vae32", "--keep_unedited", "--how_many", "1")
+    images = page_images(page)
+    pictures = {c: np.asarray(Image.open(page.parent / s)) for s, c in zip(images.sources, images.captions)}
+    assert np.array_equal(pictures["edited mask (shapevae reconstruct sample 0)"], pictures["mask"])
+
+
+def test_moved_part_pixels_hand_computed():
+    recon = torch.tensor([[[[0, 2], [1, 1]]]])
+    edited = torch.tensor([[[[2, 1], [1, 3]]]])
+    # (0,0) becomes nose, (0,1) stops being nose, (1,0) unchanged, (1,1) changed but involves no nose
+    assert moved_part_pixels(recon, edited, [2]).tolist() == [[[[True, True], [False, False]]]]
+    assert not moved_part_pixels(recon, edited, []).any()
 
 
 def test_without_shape_name_it_is_seans_test(checkpoints, tmp_path):
