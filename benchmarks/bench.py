@@ -4,7 +4,9 @@ Measures the training step, the edit (batch 1 and batch B), the export path (edi
 and data loading (512x512 id PNGs -> one-hot batches), each in a fresh process so its peak memory is
 its own, each as the median over repeated runs after warm-up. Every figure is also measured for the
 plain reference path in the same run and reported as a ratio to it, which stays meaningful on a busy
-machine. Results go to a table on stdout and to JSON under benchmarks/out/.
+machine. With `--rounds N` every measurement runs N times, round-robin over all of them, so that a slow
+spell of a shared machine hits plain and optimised alike instead of one of them; the median is taken over
+the timed runs of all rounds. Results go to a table on stdout and to JSON under benchmarks/out/.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from PIL import Image
 
 from benchmarks.report import format_table, summarise
 from benchmarks.tasks import Measurement, Spec, measure
+from trainers.base_trainer import cpu_has_native_bf16 as native_bf16
 
 OUT_DIR = Path(__file__).parent / "out"
 PRESETS = {
@@ -40,7 +43,9 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Spec]]:
     """(row name, spec) of every measurement, plain first in each group so ratios have a reference."""
     base = Spec(task="train", batch=args.batch, size=PRESETS[args.preset]["size"], warmup=args.warmup,
                 repeats=args.repeats, threads=args.threads, workers=args.workers)
-    extra = [("bf16", dict(amp="bf16"))] * args.bf16 + [("compile", dict(compile=True))] * args.compile
+    # Without native bf16 a bf16 step takes minutes (emulated maths): time it once, without warm-up.
+    bf16 = dict(amp="bf16") if native_bf16() else dict(amp="bf16", warmup=0, repeats=1)
+    extra = [("bf16", bf16)] * args.bf16 + [("compile", dict(compile=True))] * args.compile
     thp = [("thp", dict(thp=True))] * args.thp
     rows: list[tuple[str, Spec]] = []
     for group in args.groups:
@@ -71,12 +76,18 @@ def run_isolated(spec: Spec) -> Measurement:
     return Measurement(**json.loads(result.stdout.strip().splitlines()[-1]))
 
 
+def merge(measurements: Sequence[Measurement]) -> Measurement:
+    """One measurement out of several rounds of the same spec: all timed runs, the highest peak."""
+    return Measurement(wall=[w for m in measurements for w in m.wall], cpu=[c for m in measurements for c in m.cpu],
+                       items=measurements[0].items, peak_rss_mb=max(m.peak_rss_mb for m in measurements),
+                       setup_s=statistics.median(m.setup_s for m in measurements))
+
+
 def machine() -> dict[str, object]:
     import torch
 
     return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "native_bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16()}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -85,8 +96,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper", help="network and data sizes")
     parser.add_argument("--batch", type=int, default=8, help="batch of the training step, edit and export")
     parser.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS), help="what to measure")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement (the median is reported)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement and round")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="passes over all measurements, interleaved (each pass: a fresh process per measurement)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the data task")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the --amp bf16 variants")
@@ -105,19 +118,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         raise ValueError("--thp needs isolated runs: PyTorch reads THP_MEM_ALLOC_ENABLE once per process")
     preset = PRESETS[args.preset]
     rows = plan(args)
-    results: dict[str, dict[str, object]] = {}
+    rounds: dict[str, list[Measurement]] = {name: [] for name, _ in rows}
+    loads: dict[str, list[float]] = {name: [] for name, _ in rows}
     with tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir:
         if "data" in args.groups:
             write_id_pngs(Path(data_dir), preset["data_count"], preset["data_side"])
-        for name, spec in rows:
-            spec = replace(spec, data_dir=data_dir)
-            load_before = os.getloadavg()[0]
-            result = measure(spec) if args.in_process else run_isolated(spec)
-            results[name] = {"spec": asdict(spec), **asdict(result), "load": [load_before, os.getloadavg()[0]]}
-            print(f"{name:16s} median {statistics.median(result.wall):8.3f} s  (load {load_before:.1f})",
-                  file=sys.stderr, flush=True)
+        rows = [(name, replace(spec, data_dir=data_dir)) for name, spec in rows]
+        for round_index in range(args.rounds):
+            for name, spec in rows:
+                loads[name].append(os.getloadavg()[0])
+                result = measure(spec) if args.in_process else run_isolated(spec)
+                rounds[name].append(result)
+                print(f"round {round_index + 1}/{args.rounds} {name:16s} median {statistics.median(result.wall):8.3f} s"
+                      f"  (load {loads[name][-1]:.1f})", file=sys.stderr, flush=True)
+    results = {name: {"spec": asdict(spec), **asdict(merge(rounds[name])), "load": [min(loads[name]), max(loads[name])]}
+               for name, spec in rows}
     summary = summarise(results, args.preset, args.batch)
-    report = {"preset": args.preset, "batch": args.batch, "machine": machine(), "time": time.strftime("%F %T"),
+    report = {"preset": args.preset, "batch": args.batch, "rounds": args.rounds, "machine": machine(),
+              "time": time.strftime("%F %T"),
               "summary": summary, "runs": results}
     out = args.out or OUT_DIR / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

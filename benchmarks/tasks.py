@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +28,7 @@ from benchmarks.reference import PlainShapeVAE
 from data.labels import part_id
 from data.synthetic_faces import synthetic_face
 from shape_editor import MaskEditor, ShapeVAE, ShapeVAEConfig, generate_codes, labels_to_onehot, logits_to_labels
+from shape_editor.masks import OneHotEncoder
 from shape_editor.losses import shape_vae_loss
 
 TASKS = ("train", "edit", "export", "data")
@@ -168,7 +170,10 @@ def export_run(spec: Spec) -> Callable[[], Any]:
 
 
 def data_epoch(spec: Spec) -> tuple[Callable[[], None], int]:
-    """One epoch of id PNGs -> DataLoader -> one-hot batches; `fast` fills a memory label cache first."""
+    """One epoch of id PNGs -> DataLoader -> one-hot batches.
+
+    `fast` fills a memory label cache first and one-hot encodes into a reused buffer (`OneHotEncoder`).
+    """
     from data import create_dataset
     from data.loader import create_dataloader
     from options.train_options import TrainOptions
@@ -179,11 +184,12 @@ def data_epoch(spec: Spec) -> tuple[Callable[[], None], int]:
             "--label_cache", "memory" if spec.variant == "fast" else "none"]
     opt = TrainOptions().parse(argv, save=False)
     dataset = create_dataset(opt)
+    encode = OneHotEncoder(opt.label_nc) if spec.variant == "fast" else partial(labels_to_onehot, num_classes=opt.label_nc)
 
     def epoch() -> None:
         loader = create_dataloader(dataset, batch_size=spec.batch, shuffle=True, seed=0, num_workers=spec.workers)
         for batch in loader:
-            labels_to_onehot(batch["label"], opt.label_nc)
+            encode(batch["label"])
     return epoch, len(dataset)
 
 

@@ -21,7 +21,7 @@ from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.config import BG_MODES
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
-from shape_editor.masks import labels_to_onehot, logits_to_labels
+from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
 from util.fileio import atomic_write_text
 
@@ -95,7 +95,7 @@ class ShapeVAEModel(BaseModel):
     def forward(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], ShapeVAEOutput]:
         """Losses {"CE", "KL"} (KL already weighted) and the network output for a batch."""
         labels = batch["label"].to(self.device, non_blocking=True)
-        output = self.vae(labels_to_onehot(labels, self.opt.label_nc))
+        output = self.vae(labels)  # ids: one-hot only at the encoder's size (4x smaller at the defaults)
         weight = self.class_weights if self.config.weighted_ce else None
         return shape_vae_loss(output, labels, weight, self.config.lambda_kl), output
 
@@ -106,7 +106,7 @@ class ShapeVAEModel(BaseModel):
         was_training = self.training
         self.eval()
         labels = batch["label"][:1].to(self.device)
-        mu, _ = self.vae.encode(labels_to_onehot(labels, self.opt.label_nc))
+        mu, _ = self.vae.encode(labels)
         generator = torch.Generator().manual_seed(int(labels.sum()))
         part = int(torch.randint(mu.shape[1], (1,), generator=generator))
         edited = mu.clone()
@@ -126,7 +126,7 @@ class ShapeVAEModel(BaseModel):
         conf = torch.zeros(self.opt.label_nc, self.opt.label_nc, dtype=torch.int64, device=self.device)
         for batch in tqdm(loader, desc="held-out evaluation", leave=False):
             labels = batch["label"].to(self.device)
-            logits = self.vae.reconstruct(labels_to_onehot(labels, self.opt.label_nc))
+            logits = self.vae.reconstruct(labels)
             conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), self.opt.label_nc)
         self.train(was_training)
         return {"mIoU": 100 * float(mean_iou(conf)), "accuracy": 100 * float(pixel_accuracy(conf))}

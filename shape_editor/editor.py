@@ -16,7 +16,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import Tensor
 
-from shape_editor.masks import labels_to_onehot, logits_to_labels
+from shape_editor.masks import logits_to_labels
 from shape_editor.shape_vae import ShapeVAE
 
 EDIT_MODES = ("reconstruct", "generate", "perturb", "interpolate", "swap", "all")
@@ -138,8 +138,7 @@ class MaskEditor:
     @torch.inference_mode()
     def encode(self, labels: Tensor) -> Tensor:
         """Posterior means: labels [B, 1, H, W] or [B, H, W] ids -> mu [B, P, D]."""
-        onehot = labels_to_onehot(labels.to(self.device), self.vae.config.label_nc)
-        return self.vae.encode(onehot)[0]
+        return self.vae.encode(labels.to(self.device))[0]  # ids: the VAE one-hot encodes them at its encoder size
 
     @torch.inference_mode()
     def decode(self, codes: Tensor, alphas: Tensor | None = None) -> EditOutput:

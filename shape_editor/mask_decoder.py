@@ -5,16 +5,20 @@ residual 2x up blocks (GroupNorm -> SiLU -> nearest up -> conv3x3 -> GroupNorm -
 grow them to crop_size. The last conv of every block starts at zero, so at initialisation a block is
 its (upsampled, 1x1-projected) skip path and the signal passes through cleanly.
 The final 1x1 conv predicts C logits, background included: background has its own learned logit.
+It is linear, so it is folded into the last block's 3x3 conv and skip conv (`compose_1x1`): the last,
+largest block then writes C channels instead of its width, and no width-channel map exists at full size.
 """
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
+
+from shape_editor.derived_cache import DerivedCache
 
 NormLayer = Callable[[int], nn.Module]
 
@@ -28,12 +32,25 @@ def group_norm(channels: int, groups: int = 32) -> nn.GroupNorm:
 UP_TAPS = ((0.0, 0.0, 1.0), (0.0, 1.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.0, 0.0))
 
 
-def upsample_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """conv3x3(nearest_up2x(x), padding=1) as one stride-2 transposed conv, without the upsampled copy.
+def subpixel_weight(weight: Tensor) -> Tensor:
+    """The 4x4 stride-2 transposed-conv weight [C_in, C_out, 4, 4] equal to a 3x3 conv after nearest 2x up.
 
     Output row 2i+a only sees low-res rows {i-1+a, i+a}, so the pair is a 4x4, stride-2, padding-1
     transposed conv whose taps are sums of the 3x3 taps (sub-pixel convolution): 4 instead of 9
     multiply-adds per output, no 4x larger input, the same result up to float rounding.
+
+    Args:
+        weight: [C_out, C_in, 3, 3].
+    """
+    c_out, c_in = weight.shape[:2]
+    taps = torch.tensor(UP_TAPS, dtype=weight.dtype, device=weight.device)
+    kron = torch.kron(taps, taps)  # (16, 9): 4x4 tap (k, l) <- 3x3 tap (r, s); one matmul beats an einsum 4x
+    up_weight = (weight.reshape(c_out * c_in, 9) @ kron.t()).view(c_out, c_in, 4, 4)
+    return up_weight.transpose(0, 1).contiguous()  # the layout conv_transpose2d takes
+
+
+def upsample_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """conv3x3(nearest_up2x(x), padding=1) as one stride-2 transposed conv (`subpixel_weight`).
 
     Args:
         x: [B, C_in, H, W]; weight: [C_out, C_in, 3, 3]; bias: [C_out] or None.
@@ -41,27 +58,47 @@ def upsample_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     Returns:
         [B, C_out, 2H, 2W].
     """
-    c_out, c_in = weight.shape[:2]
-    taps = torch.tensor(UP_TAPS, dtype=weight.dtype, device=weight.device)
-    kron = torch.kron(taps, taps)  # (16, 9): 4x4 tap (k, l) <- 3x3 tap (r, s); one matmul beats an einsum 4x
-    up_weight = (weight.reshape(c_out * c_in, 9) @ kron.t()).view(c_out, c_in, 4, 4)
-    return F.conv_transpose2d(x, up_weight.transpose(0, 1), bias, stride=2, padding=1)  # weight (C_in, C_out, 4, 4)
+    return F.conv_transpose2d(x, subpixel_weight(weight), bias, stride=2, padding=1)
 
 
-def add_upsampled(x: Tensor, low: Tensor) -> Tensor:
-    """x + nearest_up2x(low).
+def compose_1x1(project: nn.Conv2d, weight: Tensor, bias: Tensor | None, with_project_bias: bool = True
+                ) -> tuple[Tensor, Tensor | None]:
+    """(weight, bias) of the conv `project(conv(x; weight, bias))`: a 1x1 conv after any conv is one conv.
 
-    Upsampling a copy is faster than a broadcast add over a [B, C, H, 2, W, 2] view, whose backward is
-    a strided sum several times slower on CPU.
+    A 1x1 conv is the same matrix P at every pixel, so P (W * x + b) + p = (P W) * x + (P b + p). Composing
+    the weights is differentiable: gradients reach `project`, `weight` and `bias` exactly as through two convs.
+
+    Args:
+        project: the 1x1 conv [C_p, C, 1, 1] applied second.
+        weight: [C, C_in, k, k]; bias: [C] or None.
+        with_project_bias: add project's bias (False when another branch that is summed adds it).
+
+    Returns:
+        weight [C_p, C_in, k, k] and bias [C_p] (None when there is no bias at all).
+    """
+    matrix = project.weight.flatten(1)  # (C_p, C)
+    composed = (matrix @ weight.flatten(1)).view(matrix.shape[0], *weight.shape[1:])
+    composed_bias = None if bias is None else matrix @ bias
+    if with_project_bias and project.bias is not None:
+        composed_bias = project.bias if composed_bias is None else composed_bias + project.bias
+    return composed, composed_bias
+
+
+def add_upsampled_(x: Tensor, low: Tensor) -> Tensor:
+    """x += nearest_up2x(low), in place, returning x.
+
+    In place saves a full-size allocation; it is safe under autograd where x is an output that no backward
+    needs (a conv's: conv backward keeps its input, not its output). Upsampling a copy is faster than a
+    broadcast add over a [B, C, H, 2, W, 2] view, whose backward is a strided sum several times slower on CPU.
 
     Args:
         x: [B, C, 2H, 2W]; low: [B, C, H, W].
     """
-    return x + F.interpolate(low, scale_factor=2.0, mode="nearest")
+    return x.add_(F.interpolate(low, scale_factor=2.0, mode="nearest"))
 
 
 def _silu_of_norm(norm: nn.Module, x: Tensor) -> Tensor:
-    return F.silu(norm(x))
+    return F.silu(norm(x), inplace=not torch.is_grad_enabled())  # in place: one full-size allocation fewer
 
 
 def norm_silu(norm: nn.Module, x: Tensor) -> Tensor:
@@ -84,6 +121,17 @@ def block_layout() -> torch.memory_format:
     return torch.contiguous_format if torch.is_grad_enabled() else torch.channels_last
 
 
+class BlockWeights(NamedTuple):
+    """The weights an `UpBlock` runs with: the sub-pixel conv_in, and conv_out / skip (projected, if asked)."""
+
+    up: Tensor  # [C_in, C_out, 4, 4], `subpixel_weight` of conv_in
+    up_bias: Tensor
+    out: Tensor  # [C, C_out, 3, 3]: conv_out, or project after conv_out
+    out_bias: Tensor
+    skip: Tensor  # [C, C_in, 1, 1]: skip, or project after skip
+    skip_bias: Tensor
+
+
 class UpBlock(nn.Module):
     """Residual block that doubles the resolution and changes the width from c_in to c_out."""
 
@@ -97,13 +145,37 @@ class UpBlock(nn.Module):
         # Zero-initialised last conv: the block starts as its skip path (as in the ADM / guided-diffusion blocks).
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        self.derived: DerivedCache[BlockWeights] = DerivedCache()
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: [B, c_in, H, W] -> [B, c_out, 2H, 2W]."""
-        h = upsample_conv3x3(norm_silu(self.norm_in, x), self.conv_in.weight, self.conv_in.bias)  # (B, c_out, 2H, 2W)
-        h = self.conv_out(norm_silu(self.norm_out, h))
+    def block_weights(self, project: nn.Conv2d | None) -> BlockWeights:
+        """Derive the weights the forward pass runs with (cached between inference calls, see `DerivedCache`)."""
+        def derive() -> BlockWeights:
+            out = (self.conv_out.weight, self.conv_out.bias)
+            skip = (self.skip.weight, self.skip.bias)
+            if project is not None:
+                out = compose_1x1(project, *out)
+                skip = compose_1x1(project, *skip, with_project_bias=False)
+            weights = BlockWeights(subpixel_weight(self.conv_in.weight), self.conv_in.bias, *out, *skip)
+            # The blocks' layout (channels-last at inference): oneDNN would otherwise convert them every call.
+            return BlockWeights(*(w.contiguous(memory_format=block_layout()) if w.dim() == 4 else w for w in weights))
+
+        sources = [*self.parameters(), *(project.parameters() if project is not None else ())]
+        return self.derived.get(sources, derive, training=self.training)
+
+    def train(self, mode: bool = True) -> UpBlock:
+        self.derived.clear()  # an optimiser may have changed the weights without bumping their versions
+        return super().train(mode)
+
+    def forward(self, x: Tensor, project: nn.Conv2d | None = None) -> Tensor:
+        """x: [B, c_in, H, W] -> [B, c_out, 2H, 2W], or project(block(x)) [B, C_p, 2H, 2W] with a 1x1 `project`.
+
+        `project` is folded into conv_out and skip (`compose_1x1`) rather than run on the c_out-wide output.
+        """
+        w = self.block_weights(project)
+        h = F.conv_transpose2d(norm_silu(self.norm_in, x), w.up, w.up_bias, stride=2, padding=1)  # (B, c_out, 2H, 2W)
+        h = F.conv2d(norm_silu(self.norm_out, h), w.out, w.out_bias, padding=1)
         # A 1x1 conv commutes with nearest upsampling: project at low resolution, then add upsampled.
-        return add_upsampled(h, self.skip(x))
+        return add_upsampled_(h, F.conv2d(x, w.skip, w.skip_bias))
 
 
 class MaskDecoder(nn.Module):
@@ -129,5 +201,11 @@ class MaskDecoder(nn.Module):
         B, P, D = codes.shape
         side = math.isqrt(D)
         x = self.in_conv(codes.reshape(B, P, side, side))  # (B, widths[0], S, S)
-        x = self.blocks(x.contiguous(memory_format=block_layout()))  # (B, widths[-1], S * 2**n, S * 2**n)
-        return self.out_conv(x).contiguous()  # (B, C, S * 2**n, S * 2**n), standard layout for callers
+        if not self.blocks:
+            return self.out_conv(x)
+        x = x.contiguous(memory_format=block_layout())
+        *body, last = self.blocks
+        for block in body:
+            x = block(x)  # (B, widths[i + 1], 2x, 2x)
+        # (B, C, S * 2**n, S * 2**n); channels-last without autograd, where argmax over C is then 5x faster
+        return last(x, project=self.out_conv)

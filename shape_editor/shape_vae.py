@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from shape_editor.background import HeuristicBackground
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.mask_decoder import MaskDecoder, group_norm
-from shape_editor.masks import check_label_range, labels_to_onehot, resize_labels
+from shape_editor.masks import check_label_range, resize_labels
 from shape_editor.part_encoder import PartEncoder, sample_latents
 from shape_editor.part_sequence import PartSequence
 
@@ -82,8 +82,7 @@ class ShapeVAE(nn.Module):
             raise ValueError(f"label map of shape {tuple(labels.shape)} does not match crop_size={size}")
         check_label_range(labels, self.config.label_nc)
         small = resize_labels(labels, self.config.enc_size)  # (B, enc, enc)
-        onehot = labels_to_onehot(small, self.config.label_nc, self.encoder.mu.weight.dtype)
-        return self.encoder(onehot[:, 1:])
+        return self.encoder.encode_ids(small, self.config.num_parts)
 
     def mix(self, codes: Tensor) -> Tensor:
         """Sequence block only (identity without LSTM): [B, P, D] -> [B, P, D]."""

@@ -34,10 +34,11 @@ def test_summary_medians_ratios_and_targets():
 def test_tiny_run_writes_json_with_every_measurement(tmp_path):
     out = tmp_path / "bench.json"
     report = bench.main(["--preset", "tiny", "--groups", "edit1", "export", "data", "--no-bf16", "--batch", "2",
-                         "--repeats", "1", "--warmup", "0", "--in-process", "--out", str(out)])
+                         "--repeats", "1", "--warmup", "0", "--rounds", "2", "--in-process", "--out", str(out)])
     saved = json.loads(out.read_text())
     names = [row["name"] for row in saved["summary"]]
     assert names == ["edit1/plain", "edit1/fast", "export/plain", "export/fast", "data/plain", "data/fast"]
+    assert all(len(run["wall"]) == 2 for run in saved["runs"].values())  # one timed run in each of the 2 rounds
     assert saved["runs"]["export/fast"]["items"] == 2 * 4 and saved["runs"]["data/fast"]["items"] == 16
     assert all(row["median_s"] > 0 and row["speedup_vs_plain"] > 0 for row in report["summary"])
 
@@ -46,3 +47,11 @@ def test_isolated_run_reports_its_own_peak_memory():
     spec = bench.Spec(task="edit", batch=1, size=bench.PRESETS["tiny"]["size"], warmup=0, repeats=1, threads=1)
     result = bench.run_isolated(spec)
     assert len(result.wall) == 1 and result.items == 1 and 50 < result.peak_rss_mb < 2000
+
+
+def test_rounds_are_merged_into_one_measurement():
+    first = bench.Measurement(wall=[3.0, 1.0], cpu=[6.0, 2.0], items=8, peak_rss_mb=900.0, setup_s=4.0)
+    second = bench.Measurement(wall=[2.0], cpu=[4.0], items=8, peak_rss_mb=1100.0, setup_s=2.0)
+    merged = bench.merge([first, second])
+    assert merged == bench.Measurement(wall=[3.0, 1.0, 2.0], cpu=[6.0, 2.0, 4.0], items=8, peak_rss_mb=1100.0,
+                                       setup_s=3.0)

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from shape_editor.mask_decoder import (
-    MaskDecoder, UpBlock, add_upsampled, block_layout, group_norm, norm_silu, upsample_conv3x3,
+    MaskDecoder, UpBlock, add_upsampled_, block_layout, compose_1x1, group_norm, norm_silu, upsample_conv3x3,
 )
 
 
@@ -30,10 +30,12 @@ def test_upsample_conv3x3_equals_conv_of_upsampled_input(shape, c_out, with_bias
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_add_upsampled_equals_explicit_upsampling(layout):
+def test_add_upsampled_adds_the_explicit_upsampling_in_place(layout):
     x = torch.randn(2, 3, 8, 6).contiguous(memory_format=layout)
     low = torch.randn(2, 3, 4, 3).contiguous(memory_format=layout)
-    torch.testing.assert_close(add_upsampled(x, low), x + upsample(low))
+    expected = x + upsample(low)
+    assert add_upsampled_(x, low) is x
+    torch.testing.assert_close(x, expected)
 
 
 def test_group_norm_uses_a_valid_group_count():
@@ -59,6 +61,31 @@ def test_up_block_matches_the_unfused_definition(layout):
     h = block.conv_in(upsample(F.silu(block.norm_in(x))))
     h = block.conv_out(F.silu(block.norm_out(h)))
     torch.testing.assert_close(block(x), h + block.skip(upsample(x)))
+
+
+@pytest.mark.parametrize("kernel, with_bias, with_project_bias", [(3, True, True), (1, False, True), (3, True, False)])
+def test_compose_1x1_is_the_1x1_conv_after_the_conv(kernel, with_bias, with_project_bias):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(6, 5, kernel, padding=kernel // 2, bias=with_bias).double()
+    project = nn.Conv2d(5, 3, 1).double()
+    x = torch.randn(2, 6, 7, 4, dtype=torch.float64)
+    weight, bias = compose_1x1(project, conv.weight, conv.bias, with_project_bias)
+    expected = project(conv(x)) - (0 if with_project_bias else project.bias[:, None, None])
+    folded = F.conv2d(x, weight, bias, padding=kernel // 2)
+    torch.testing.assert_close(folded, expected)
+    grad_out = torch.randn_like(expected)
+    params = [*conv.parameters(), *project.parameters()][: None if with_project_bias else -1]
+    for got, want in zip(torch.autograd.grad(folded, params, grad_out), torch.autograd.grad(expected, params, grad_out)):
+        torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_last_block_with_the_output_conv_folded_in_equals_the_two_convs(layout):
+    torch.manual_seed(0)
+    block, project = UpBlock(8, 4, group_norm), nn.Conv2d(4, 19, 1)
+    nn.init.normal_(block.conv_out.weight, std=0.1)
+    x = torch.randn(2, 8, 5, 5).contiguous(memory_format=layout)
+    torch.testing.assert_close(block(x, project=project), project(block(x)))
 
 
 @pytest.mark.parametrize("latent_dim, widths, size", [(256, (16, 8), 32), (256, (16, 8, 4), 64), (64, (16, 8), 16)])
@@ -105,7 +132,8 @@ def test_decoder_output_does_not_depend_on_the_layout_choice():
     with_grad = decoder(codes)
     with torch.inference_mode():
         without = decoder(codes)
-    assert with_grad.is_contiguous() and without.is_contiguous()
+    assert with_grad.is_contiguous()
+    assert without.is_contiguous(memory_format=torch.channels_last)  # argmax over classes is faster there
     torch.testing.assert_close(without, with_grad.detach())
 
 

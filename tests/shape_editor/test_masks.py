@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from shape_editor.masks import labels_to_onehot, logits_to_labels, onehot_to_labels
+from shape_editor.masks import OneHotEncoder, labels_to_onehot, logits_to_labels, onehot_to_labels
 
 
 def test_labels_to_onehot_exact_values():
@@ -14,6 +14,21 @@ def test_labels_to_onehot_exact_values():
     assert torch.equal(onehot, expected)
     assert torch.equal(labels_to_onehot(labels[:, None], 3), expected)
     assert labels_to_onehot(labels.to(torch.uint8), 4, dtype=torch.float64).shape == (1, 4, 2, 3)
+
+
+def test_labels_to_onehot_overwrites_a_reused_buffer():
+    first = torch.randint(0, 5, (2, 6, 7), generator=torch.Generator().manual_seed(0))
+    second = torch.randint(0, 5, (2, 6, 7), generator=torch.Generator().manual_seed(1))
+    buffer = torch.empty(2, 5, 6, 7)
+    assert labels_to_onehot(first, 5, out=buffer) is buffer
+    assert torch.equal(labels_to_onehot(second, 5, out=buffer), labels_to_onehot(second, 5))  # no stale ones
+
+
+@pytest.mark.parametrize("buffer", [torch.empty(2, 4, 6, 7), torch.empty(2, 5, 6, 7, dtype=torch.float64),
+                                    torch.empty(2, 5, 7, 6).transpose(2, 3)])
+def test_labels_to_onehot_refuses_a_buffer_that_does_not_fit(buffer):
+    with pytest.raises(ValueError, match=r"does not fit one-hot \[2, 5, 6, 7\]"):
+        labels_to_onehot(torch.zeros(2, 6, 7, dtype=torch.int64), 5, out=buffer)
 
 
 def test_round_trip():
@@ -54,3 +69,12 @@ def test_resize_labels_picks_the_pixels_of_nearest_one_hot_resizing(side, size):
     assert small.shape == (2, size, size) and small.dtype == torch.int64
     expected = F.interpolate(labels_to_onehot(labels, 19), size=(size, size), mode="nearest")
     assert torch.equal(labels_to_onehot(small, 19), expected)
+
+
+def test_one_hot_encoder_reuses_its_buffer_while_the_shape_holds():
+    encode = OneHotEncoder(4)
+    labels = torch.randint(0, 4, (2, 1, 5, 5), generator=torch.Generator().manual_seed(0))
+    first = encode(labels)
+    assert torch.equal(first, labels_to_onehot(labels, 4))
+    assert encode(labels.flip(-1)) is first and torch.equal(first, labels_to_onehot(labels.flip(-1), 4))
+    assert encode(labels[:1]).shape == (1, 4, 5, 5)  # a smaller last batch gets its own buffer

@@ -73,3 +73,39 @@ def test_sample_latents_is_differentiable():
     sample_latents(mu, logvar).sum().backward()
     assert torch.equal(mu.grad, torch.ones_like(mu))
     assert logvar.grad.abs().sum() > 0
+
+
+def one_hot_parts(ids, num_parts):
+    """[B, E, E] ids -> [B, P, E, E] float binary channels of parts 1..P."""
+    return torch.nn.functional.one_hot(ids, num_parts + 1)[..., 1:].permute(0, 3, 1, 2).float()
+
+
+def test_encode_ids_gathers_the_same_first_layer_as_the_dense_matmul(encoder):
+    ids = torch.randint(0, 6, (3, 16, 16), generator=torch.Generator().manual_seed(1))
+    ids[1][ids[1] == 4] = 0  # part 4 absent from the second mask: an empty bag
+    ids[2] = 0  # a mask of background only
+    expected = encoder(one_hot_parts(ids, 5))
+    with torch.inference_mode():
+        got = encoder.encode_ids(ids, 5)
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e.detach())
+
+
+def test_encode_ids_with_autograd_is_the_dense_path_and_has_gradients(encoder):
+    ids = torch.randint(0, 6, (2, 16, 16), generator=torch.Generator().manual_seed(2))
+    mu, _ = encoder.encode_ids(ids, 5)
+    expected, _ = encoder(one_hot_parts(ids, 5))
+    assert torch.equal(mu, expected)
+    mu.sum().backward()
+    assert encoder.mlp[0].weight.grad.abs().sum() > 0
+
+
+def test_encode_ids_follows_weight_updates(encoder):
+    ids = torch.randint(0, 6, (2, 16, 16), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        before, _ = encoder.encode_ids(ids, 5)
+        encoder.mlp[0].weight.mul_(2.0)  # an in-place update, as an optimiser step makes
+        after, _ = encoder.encode_ids(ids, 5)
+        expected, _ = encoder(one_hot_parts(ids, 5))
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, expected)
