@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)
+
 import logging
 from pathlib import Path
 from typing import Sequence

@@ -1,6 +1,8 @@
 """Train a model: `python train.py --model shapevae` (or `--model sean`); `torchrun` for several processes."""
 from __future__ import annotations
 
+import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)
+
 import argparse
 import logging
 import time

@@ -46,12 +46,11 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Spec]]:
     # Without native bf16 a bf16 step takes minutes (emulated maths): time it once, without warm-up.
     bf16 = dict(amp="bf16") if native_bf16() else dict(amp="bf16", warmup=0, repeats=1)
     extra = [("bf16", bf16)] * args.bf16 + [("compile", dict(compile=True))] * args.compile
-    thp = [("thp", dict(thp=True))] * args.thp
     rows: list[tuple[str, Spec]] = []
     for group in args.groups:
         task = "edit" if group == "edit1" else group
         spec = replace(base, task=task, batch=1 if group == "edit1" else args.batch)
-        variants = [("plain", dict(variant="plain")), ("fast", {})] + thp
+        variants = [("plain", dict(variant="plain")), ("fast", {})]
         if task in ("train", "edit"):
             variants += extra
         rows += [(f"{group}/{name}", replace(spec, **changes)) for name, changes in variants]
@@ -69,7 +68,8 @@ def write_id_pngs(folder: Path, count: int, side: int) -> None:
 def run_isolated(spec: Spec) -> Measurement:
     """`measure(spec)` in a fresh Python process (separate peak memory, cold caches)."""
     command = [sys.executable, "-m", "benchmarks.tasks", json.dumps(asdict(spec))]
-    env = {**os.environ, "THP_MEM_ALLOC_ENABLE": "1"} if spec.thp else None
+    # The product's entry points turn on huge pages (util/huge_pages.py); the plain reference runs without.
+    env = {**os.environ, "THP_MEM_ALLOC_ENABLE": "0" if spec.variant == "plain" else "1"}
     result = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"benchmark task {spec.task}/{spec.variant} failed:\n{result.stderr[-3000:]}")
@@ -104,18 +104,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the data task")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the --amp bf16 variants")
     parser.add_argument("--compile", action="store_true", help="add torch.compile variants (minutes to compile)")
-    parser.add_argument("--thp", action="store_true",
-                        help="add fast variants with THP_MEM_ALLOC_ENABLE=1 (PyTorch's 2 MB pages for big tensors)")
     parser.add_argument("--in-process", action="store_true",
-                        help="measure in this process (fast, for smoke tests; peak memory is then shared)")
+                        help="measure in this process (for smoke tests: peak memory is then shared, and plain and "
+                             "fast share this process's huge-page setting)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file [default: benchmarks/out/bench-<time>.json]")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     args = parse_args(argv)
-    if args.thp and args.in_process:
-        raise ValueError("--thp needs isolated runs: PyTorch reads THP_MEM_ALLOC_ENABLE once per process")
     preset = PRESETS[args.preset]
     rows = plan(args)
     rounds: dict[str, list[Measurement]] = {name: [] for name, _ in rows}

@@ -13,13 +13,8 @@ TARGETS: dict[tuple[str, str], list[tuple[str, float]]] = {
     ("edit", "fast"): [("s", 1.0)],
     ("edit", "bf16"): [("s", 0.6)],
     ("edit1", "fast"): [("s", 0.080)],
-    ("edit1", "thp"): [("s", 0.080)],
-    ("edit", "thp"): [("s", 1.0)],
-    ("train", "thp"): [("s", 3.0), ("GB", 2.0)],
     ("data", "fast"): [("masks/s", 400.0)],
-    ("data", "thp"): [("masks/s", 400.0)],
     ("export", "fast"): [("masks/s", 10.0)],
-    ("export", "thp"): [("masks/s", 10.0)],
 }
 # The paper's implementation on the same machine type (from the issue), for context.
 PAPER_CODE = {("train", 8): 4.88, ("train", 4): 1.80, ("edit", 8): 1.70, ("edit1", 1): 0.136}

@@ -45,7 +45,6 @@ class Spec:
     batch: int = 8
     amp: str = "none"  # "none" or "bf16" (fast only)
     compile: bool = False  # torch.compile the networks (fast only)
-    thp: bool = False  # THP_MEM_ALLOC_ENABLE=1: 2 MB pages for tensors >= 2 MB (isolated runs only)
     size: dict[str, Any] = field(default_factory=dict)
     warmup: int = 2
     repeats: int = 5

@@ -39,8 +39,9 @@ class DerivedCache(Generic[T]):
 
     def get(self, sources: Sequence[Tensor], compute: Callable[[], T], *, training: bool) -> T:
         """`compute()`, or its cached value. `training`: the owning module's mode (never cached then)."""
-        untracked = any(t.is_inference() for t in sources)
-        if training or untracked or torch.is_grad_enabled() or torch.compiler.is_compiling():
+        if torch.compiler.is_compiling() or training or torch.is_grad_enabled():
+            return compute()
+        if any(t.is_inference() for t in sources):
             return compute()
         key = version_key(sources)
         if key != self._key:
