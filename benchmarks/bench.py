@@ -45,7 +45,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Spec]]:
                 repeats=args.repeats, threads=args.threads, workers=args.workers)
     # Without native bf16 a bf16 step takes minutes (emulated maths): time it once, without warm-up.
     bf16 = dict(amp="bf16") if native_bf16() else dict(amp="bf16", warmup=0, repeats=1)
-    extra = [("bf16", bf16)] * args.bf16 + [("compile", dict(compile=True))] * args.compile
+    with_bf16 = args.bf16 == "on" or (args.bf16 == "auto" and native_bf16())
+    extra = [("bf16", bf16)] * with_bf16 + [("compile", dict(compile=True))] * args.compile
     rows: list[tuple[str, Spec]] = []
     for group in args.groups:
         task = "edit" if group == "edit1" else group
@@ -102,7 +103,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="passes over all measurements, interleaved (each pass: a fresh process per measurement)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the data task")
-    parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the --amp bf16 variants")
+    parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                        help="--amp bf16 variants of train and edit; auto: only on a CPU with native bf16 (emulated "
+                             "bf16 is 20-60x slower than fp32 and a paper-size step takes minutes)")
     parser.add_argument("--compile", action="store_true", help="add torch.compile variants (minutes to compile)")
     parser.add_argument("--in-process", action="store_true",
                         help="measure in this process (for smoke tests: peak memory is then shared, and plain and "

@@ -63,8 +63,8 @@ class PartEncoder(nn.Module):
     def encode_ids(self, ids: Tensor, num_parts: int) -> tuple[Tensor, Tensor]:
         """`forward` of the one-hot parts 1..P of a label map, without building the one-hot.
 
-        Equal to `forward(one_hot(ids)[:, 1:])` up to float summation order. Without autograd the first
-        layer gathers weight columns (see the module docstring); with it, it runs the dense path.
+        Equal to `forward(one_hot(ids)[:, 1:])` up to float summation order. In eval mode without autograd
+        the first layer gathers weight columns (see the module docstring); otherwise it runs the dense path.
 
         Args:
             ids: [B, enc_size, enc_size] integer ids in [0, num_parts] (0 is background and is not encoded).
@@ -73,7 +73,7 @@ class PartEncoder(nn.Module):
         Returns:
             (mu, logvar), each [B, P, D].
         """
-        if torch.is_grad_enabled():
+        if self.training or torch.is_grad_enabled():  # the gather needs the cached transposed weight
             return self(labels_to_onehot(ids, num_parts + 1, self.mu.weight.dtype)[:, 1:])
         B = ids.shape[0]
         first, rest = self.mlp[0], self.mlp[1:]
@@ -83,8 +83,7 @@ class PartEncoder(nn.Module):
         pixels = torch.arange(flat.shape[1], device=ids.device).expand(B, -1)[foreground]
         bags, order = torch.sort(bags, stable=True)
         counts = torch.bincount(bags, minlength=B * num_parts)
-        rows = self.pixel_rows.get([first.weight], lambda: first.weight.t().contiguous(),  # (pixels, widths[0])
-                                   training=self.training)
+        rows = self.pixel_rows.get([first.weight], lambda: first.weight.t().contiguous(), training=False)
         h = F.embedding_bag(pixels[order], rows, torch.cumsum(counts, 0) - counts, mode="sum") + first.bias
         h = rest(h)  # (B*P, widths[-1])
         return self.mu(h).view(B, num_parts, -1), self.logvar(h).view(B, num_parts, -1)

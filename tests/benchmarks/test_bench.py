@@ -33,7 +33,7 @@ def test_summary_medians_ratios_and_targets():
 
 def test_tiny_run_writes_json_with_every_measurement(tmp_path):
     out = tmp_path / "bench.json"
-    report = bench.main(["--preset", "tiny", "--groups", "edit1", "export", "data", "--no-bf16", "--batch", "2",
+    report = bench.main(["--preset", "tiny", "--groups", "edit1", "export", "data", "--bf16", "off", "--batch", "2",
                          "--repeats", "1", "--warmup", "0", "--rounds", "2", "--in-process", "--out", str(out)])
     saved = json.loads(out.read_text())
     names = [row["name"] for row in saved["summary"]]
@@ -55,3 +55,12 @@ def test_rounds_are_merged_into_one_measurement():
     merged = bench.merge([first, second])
     assert merged == bench.Measurement(wall=[3.0, 1.0, 2.0], cpu=[6.0, 2.0, 4.0], items=8, peak_rss_mb=1100.0,
                                        setup_s=3.0)
+
+
+@pytest.mark.parametrize("choice, native, expected", [("auto", False, False), ("auto", True, True),
+                                                      ("on", False, True), ("off", True, False)])
+def test_bf16_variants_run_by_default_only_where_bf16_is_native(monkeypatch, choice, native, expected):
+    monkeypatch.setattr(bench, "native_bf16", lambda: native)
+    names = [name for name, _ in bench.plan(bench.parse_args(["--bf16", choice, "--groups", "train", "data"]))]
+    assert ("train/bf16" in names) == expected and "data/bf16" not in names
+    assert names[:2] == ["train/plain", "train/fast"]

@@ -86,7 +86,7 @@ def test_encode_ids_gathers_the_same_first_layer_as_the_dense_matmul(encoder):
     ids[2] = 0  # a mask of background only
     expected = encoder(one_hot_parts(ids, 5))
     with torch.inference_mode():
-        got = encoder.encode_ids(ids, 5)
+        got = encoder.eval().encode_ids(ids, 5)  # eval, no autograd: the gather path
     for g, e in zip(got, expected):
         torch.testing.assert_close(g, e.detach())
 
@@ -103,7 +103,7 @@ def test_encode_ids_with_autograd_is_the_dense_path_and_has_gradients(encoder):
 def test_encode_ids_follows_weight_updates(encoder):
     ids = torch.randint(0, 6, (2, 16, 16), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        before, _ = encoder.encode_ids(ids, 5)
+        before, _ = encoder.eval().encode_ids(ids, 5)
         encoder.mlp[0].weight.mul_(2.0)  # an in-place update, as an optimiser step makes
         after, _ = encoder.encode_ids(ids, 5)
         expected, _ = encoder(one_hot_parts(ids, 5))
