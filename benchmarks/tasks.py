@@ -5,9 +5,10 @@ run, items per run, peak resident memory). `python -m benchmarks.tasks '<spec js
 measurement in a fresh process and prints its result as JSON, so that peak memory is that task's own.
 
 Variants: `plain` is the reference path (`benchmarks.reference.PlainShapeVAE`, full-size one-hot,
-foreach Adam, sequential default-compression PNG writes, no label cache); `fast` is the product path
-(the trainer's `run_step`, `MaskEditor`, `MaskExporter`, `--label_cache memory`), optionally with
-bf16 autocast and `torch.compile`.
+foreach Adam, sequential default-compression PNG writes, no label cache, a fresh one-hot per batch);
+`fast` is the product path (the trainer's `run_step`, `MaskEditor`, `MaskExporter`, `--label_cache
+memory`, `OneHotEncoder`), optionally with bf16 autocast and `torch.compile`. Run isolated, `fast` gets
+the entry points' huge pages (`util/huge_pages.py`) and `plain` does not.
 """
 from __future__ import annotations
 
