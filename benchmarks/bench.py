@@ -44,8 +44,9 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Spec]]:
     base = Spec(task="train", batch=args.batch, size=PRESETS[args.preset]["size"], warmup=args.warmup,
                 repeats=args.repeats, threads=args.threads, workers=args.workers)
     # Without native bf16 a bf16 step takes minutes (emulated maths): time it once, without warm-up.
-    bf16 = dict(amp="bf16") if native_bf16() else dict(amp="bf16", warmup=0, repeats=1)
-    with_bf16 = args.bf16 == "on" or (args.bf16 == "auto" and native_bf16())
+    native = native_bf16()
+    bf16 = dict(amp="bf16") if native else dict(amp="bf16", warmup=0, repeats=1)
+    with_bf16 = args.bf16 == "on" or (args.bf16 == "auto" and native)
     extra = [("bf16", bf16)] * with_bf16 + [("compile", dict(compile=True))] * args.compile
     rows: list[tuple[str, Spec]] = []
     for group in args.groups:

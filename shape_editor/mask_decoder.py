@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from shape_editor.derived_cache import DerivedCache
+from shape_editor.derived_cache import CachesDerivedWeights, DerivedCache
 
 NormLayer = Callable[[int], nn.Module]
 
@@ -47,18 +47,6 @@ def subpixel_weight(weight: Tensor) -> Tensor:
     kron = torch.kron(taps, taps)  # (16, 9): 4x4 tap (k, l) <- 3x3 tap (r, s); one matmul beats an einsum 4x
     up_weight = (weight.reshape(c_out * c_in, 9) @ kron.t()).view(c_out, c_in, 4, 4)
     return up_weight.transpose(0, 1).contiguous()  # the layout conv_transpose2d takes
-
-
-def upsample_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """conv3x3(nearest_up2x(x), padding=1) as one stride-2 transposed conv (`subpixel_weight`).
-
-    Args:
-        x: [B, C_in, H, W]; weight: [C_out, C_in, 3, 3]; bias: [C_out] or None.
-
-    Returns:
-        [B, C_out, 2H, 2W].
-    """
-    return F.conv_transpose2d(x, subpixel_weight(weight), bias, stride=2, padding=1)
 
 
 def compose_1x1(project: nn.Conv2d, weight: Tensor, bias: Tensor | None, with_project_bias: bool = True
@@ -132,7 +120,7 @@ class BlockWeights(NamedTuple):
     skip_bias: Tensor
 
 
-class UpBlock(nn.Module):
+class UpBlock(CachesDerivedWeights):
     """Residual block that doubles the resolution and changes the width from c_in to c_out."""
 
     def __init__(self, c_in: int, c_out: int, norm_layer: NormLayer) -> None:
@@ -161,10 +149,6 @@ class UpBlock(nn.Module):
 
         sources = [*self.parameters(), *(project.parameters() if project is not None else ())]
         return self.derived.get(sources, derive, training=self.training)
-
-    def train(self, mode: bool = True) -> UpBlock:
-        self.derived.clear()  # an optimiser may have changed the weights without bumping their versions
-        return super().train(mode)
 
     def forward(self, x: Tensor, project: nn.Conv2d | None = None) -> Tensor:
         """x: [B, c_in, H, W] -> [B, c_out, 2H, 2W], or project(block(x)) [B, C_p, 2H, 2W] with a 1x1 `project`.

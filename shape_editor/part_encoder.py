@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from shape_editor.derived_cache import DerivedCache
+from shape_editor.derived_cache import CachesDerivedWeights, DerivedCache, caching_allowed
 from shape_editor.masks import labels_to_onehot
 
 
-class PartEncoder(nn.Module):
+class PartEncoder(CachesDerivedWeights):
     """Shared per-part MLP: resize to enc_size^2 -> (Linear -> ReLU) per width -> heads mu, logvar.
 
     Args:
@@ -56,10 +56,6 @@ class PartEncoder(nn.Module):
         h = self.mlp(parts.reshape(B * P, self.enc_size * self.enc_size))  # (B*P, widths[-1])
         return self.mu(h).view(B, P, -1), self.logvar(h).view(B, P, -1)  # (B, P, D) each
 
-    def train(self, mode: bool = True) -> PartEncoder:
-        self.pixel_rows.clear()  # an optimiser may have changed the weights without bumping their versions
-        return super().train(mode)
-
     def encode_ids(self, ids: Tensor, num_parts: int) -> tuple[Tensor, Tensor]:
         """`forward` of the one-hot parts 1..P of a label map, without building the one-hot.
 
@@ -73,7 +69,7 @@ class PartEncoder(nn.Module):
         Returns:
             (mu, logvar), each [B, P, D].
         """
-        if self.training or torch.is_grad_enabled():  # the gather needs the cached transposed weight
+        if not caching_allowed(self.training):  # the gather pays off only with the transposed weight cached
             return self(labels_to_onehot(ids, num_parts + 1, self.mu.weight.dtype)[:, 1:])
         B = ids.shape[0]
         first, rest = self.mlp[0], self.mlp[1:]
@@ -83,7 +79,7 @@ class PartEncoder(nn.Module):
         pixels = torch.arange(flat.shape[1], device=ids.device).expand(B, -1)[foreground]
         bags, order = torch.sort(bags, stable=True)
         counts = torch.bincount(bags, minlength=B * num_parts)
-        rows = self.pixel_rows.get([first.weight], lambda: first.weight.t().contiguous(), training=False)
+        rows = self.pixel_rows.get([first.weight], lambda: first.weight.t().contiguous(), training=self.training)
         h = F.embedding_bag(pixels[order], rows, torch.cumsum(counts, 0) - counts, mode="sum") + first.bias
         h = rest(h)  # (B*P, widths[-1])
         return self.mu(h).view(B, num_parts, -1), self.logvar(h).view(B, num_parts, -1)

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from shape_editor.derived_cache import DerivedCache
+from shape_editor.derived_cache import DerivedCache, version_key
 
 
 def counting(compute):
@@ -21,6 +21,14 @@ def test_value_is_reused_until_a_source_changes_in_place():
         assert cache.get([weight], compute, training=False) is first and len(calls) == 1
         weight.add_(1.0)
         assert torch.equal(cache.get([weight], compute, training=False), torch.full((3,), 4.0)) and len(calls) == 2
+
+
+def test_the_key_tells_apart_dtypes_of_one_storage_and_in_place_changes():
+    weight = torch.ones(3)
+    before = version_key([weight])
+    assert version_key([weight.view(torch.int32)]) != before  # same storage, other dtype
+    weight.add_(1.0)
+    assert version_key([weight]) != before
 
 
 def test_a_cast_source_is_a_new_key():

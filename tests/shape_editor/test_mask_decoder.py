@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from shape_editor.mask_decoder import (
-    MaskDecoder, UpBlock, add_upsampled_, block_layout, compose_1x1, group_norm, norm_silu, upsample_conv3x3,
+    MaskDecoder, UpBlock, add_upsampled_, block_layout, compose_1x1, group_norm, norm_silu, subpixel_weight,
 )
 
 
@@ -14,12 +14,12 @@ def upsample(x):
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("shape, c_out, with_bias", [((2, 3, 4, 5), 6, True), ((1, 8, 7, 3), 4, False)])
-def test_upsample_conv3x3_equals_conv_of_upsampled_input(shape, c_out, with_bias, layout):
+def test_subpixel_transposed_conv_equals_conv_of_upsampled_input(shape, c_out, with_bias, layout):
     torch.manual_seed(0)
     x = torch.randn(shape, dtype=torch.float64).contiguous(memory_format=layout).requires_grad_()
     weight = torch.randn(c_out, shape[1], 3, 3, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True) if with_bias else None
-    fast = upsample_conv3x3(x, weight, bias)
+    fast = F.conv_transpose2d(x, subpixel_weight(weight), bias, stride=2, padding=1)
     reference = F.conv2d(upsample(x), weight, bias, padding=1)
     torch.testing.assert_close(fast, reference)
     assert fast.is_contiguous(memory_format=layout)
@@ -86,6 +86,23 @@ def test_last_block_with_the_output_conv_folded_in_equals_the_two_convs(layout):
     nn.init.normal_(block.conv_out.weight, std=0.1)
     x = torch.randn(2, 8, 5, 5).contiguous(memory_format=layout)
     torch.testing.assert_close(block(x, project=project), project(block(x)))
+    with torch.no_grad():  # the inference path: cached, channels-last derived weights
+        expected = project(block.eval()(x))
+        torch.testing.assert_close(block(x, project=project), expected)
+
+
+def test_block_weights_are_derived_once_at_inference_and_every_step_in_training():
+    block = UpBlock(8, 4, group_norm)
+    assert block.block_weights(None) is not block.block_weights(None)  # training: in the graph each time
+    with torch.no_grad():
+        block.eval()
+        cached = block.block_weights(None)
+        assert block.block_weights(None) is cached
+        block.train()
+        block.eval()
+        recomputed = block.block_weights(None)
+        assert recomputed is not cached  # train() dropped the cache
+        assert block.block_weights(nn.Conv2d(4, 3, 1)) is not recomputed  # another projection is another key
 
 
 @pytest.mark.parametrize("latent_dim, widths, size", [(256, (16, 8), 32), (256, (16, 8, 4), 64), (64, (16, 8), 16)])

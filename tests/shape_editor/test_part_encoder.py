@@ -109,3 +109,13 @@ def test_encode_ids_follows_weight_updates(encoder):
         expected, _ = encoder(one_hot_parts(ids, 5))
     assert not torch.allclose(before, after)
     torch.testing.assert_close(after, expected)
+
+
+def test_the_transposed_first_weight_is_cached_between_inference_calls(encoder):
+    ids = torch.randint(0, 6, (2, 16, 16), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        encoder.eval().encode_ids(ids, 5)
+        rows = encoder.pixel_rows._value
+        encoder.encode_ids(ids, 5)
+        assert rows is not None and encoder.pixel_rows._value is rows
+        torch.testing.assert_close(rows, encoder.mlp[0].weight.t())
