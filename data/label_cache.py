@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from util.fileio import atomic_output
+from shape_editor.fileio import atomic_output
 
 logger = logging.getLogger(__name__)
 

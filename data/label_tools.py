@@ -27,11 +27,17 @@ from PIL import Image
 from tqdm import tqdm
 
 from data.image_folder import LABEL_EXTENSIONS, list_files
-from data.labels import (
-    BISENET_TO_STANDARD, LABEL_NAMES, LABEL_ORDERS, NUM_CLASSES, PALETTE, colorize, convert_order,
-)
 from data.mask_io import read_label
-from util.fileio import atomic_output
+from shape_editor.fileio import atomic_output
+from shape_editor.labels import (
+    BISENET_TO_STANDARD,
+    LABEL_NAMES,
+    LABEL_ORDERS,
+    NUM_CLASSES,
+    PALETTE,
+    colorize,
+    convert_order,
+)
 
 logger = logging.getLogger(__name__)
 

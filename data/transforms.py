@@ -3,7 +3,7 @@
 Every mode is "resize to a target size, then maybe crop, then maybe flip". The target size is computed
 from the *label's* size, and the image is resized straight to it, so a 1024 px photo paired with a
 512 px mask (the SEAN layout) lands on the same pixel grid. Labels resize with NEAREST (no new ids),
-images with BICUBIC. A flip swaps the left/right classes (`data.labels.flip_labels`).
+images with BICUBIC. A flip swaps the left/right classes (`shape_editor.labels.flip_labels`).
 
 Randomness: crop offsets and flips come from a `numpy.random.Generator` the caller passes, drawn once
 per sample and shared by label and image. Datasets seed it from (seed, epoch, index), so augmentation
@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from data.labels import flip_labels
+from shape_editor.labels import flip_labels
 
 PREPROCESS_MODES: tuple[str, ...] = (
     "resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "scale_shortside_and_crop",

@@ -12,7 +12,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from shape_editor.checkpoint_io import (
+    atomic_torch_save,
+    load_checkpoint,
+    load_state_dict_checked,
+)
 
 
 class BaseModel(nn.Module):

@@ -16,14 +16,18 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from data.labels import LABEL_NAMES
 from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.config import BG_MODES
-from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
+from shape_editor.fileio import atomic_write_text
+from shape_editor.labels import LABEL_NAMES
+from shape_editor.losses import (
+    class_weights_from_shares,
+    count_class_pixels,
+    shape_vae_loss,
+)
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
-from util.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

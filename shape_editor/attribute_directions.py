@@ -24,9 +24,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from shape_editor.attributes import attribute_names, measure_attributes
+from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint
 from shape_editor.editor import EditOutput, MaskEditor, part_indices
 from shape_editor.shape_vae import ShapeVAE
-from util.checkpoint import atomic_torch_save, load_checkpoint
 
 logger = logging.getLogger(__name__)
 

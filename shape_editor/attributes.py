@@ -31,8 +31,8 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import Tensor
 
-from data.labels import NUM_CLASSES, part_id
 from shape_editor.edit_metrics import edit_locality
+from shape_editor.labels import NUM_CLASSES, part_id
 
 SHAPE_ATTRIBUTES: tuple[str, ...] = ("area", "height", "width", "elongation", "centroid_x", "centroid_y")
 HAIR_ATTRIBUTES: tuple[str, ...] = ("above_brows", "below_ears")

@@ -29,11 +29,14 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import Tensor
 
+from shape_editor.checkpoint_io import (
+    atomic_torch_save,
+    load_checkpoint,
+    load_state_dict_checked,
+)
 from shape_editor.config import ShapeVAEConfig
+from shape_editor.fileio import atomic_write_text, safe_child
 from shape_editor.shape_vae import ShapeVAE
-from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
-from util.fileio import atomic_write_text
-from util.paths import safe_child
 
 logger = logging.getLogger(__name__)
 

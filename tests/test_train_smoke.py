@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import train
+from shape_editor.checkpoint_io import load_checkpoint
 from trainers.shapevae_trainer import ShapeVAETrainer
-from util.checkpoint import load_checkpoint
 
 
 def run_args(tiny_shapevae_args, *extra):

@@ -19,7 +19,11 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.base_model import BaseModel
-from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from shape_editor.checkpoint_io import (
+    atomic_torch_save,
+    load_checkpoint,
+    load_state_dict_checked,
+)
 from util.distributed import DistInfo
 from util.seed import rng_state, set_rng_state
 
@@ -40,7 +44,7 @@ class NonFiniteLossError(RuntimeError):
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete the `.<name>.<random>.tmp` files of atomic writes (`util.fileio`) in `folder` and below.
+    """Delete the `.<name>.<random>.tmp` files of atomic writes (`shape_editor.fileio`) in `folder` and below.
 
     Only safe when nothing else is writing there, e.g. when a run resumes.
     """

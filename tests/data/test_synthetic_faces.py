@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 
 import data.synthetic_faces as synthetic_faces
-from data.labels import NUM_CLASSES, flip_labels, part_id
 from data.synthetic_faces import (
-    FaceParams, draw_face_mask, render_face_image, sample_face_params, synthetic_face,
+    FaceParams,
+    draw_face_mask,
+    render_face_image,
+    sample_face_params,
+    synthetic_face,
 )
+from shape_editor.labels import NUM_CLASSES, flip_labels, part_id
 
 # DESIGN.md section 3: typical pixel shares of the big classes in aligned CelebAMask-HQ masks.
 BIG_SHARES = {"background": 0.30, "hair": 0.31, "skin": 0.25, "neck": 0.046, "cloth": 0.03, "nose": 0.02}

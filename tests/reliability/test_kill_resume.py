@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
+from shape_editor.checkpoint_io import load_checkpoint
 from tests.reliability.conftest import LIGHT_SHAPEVAE
-from util.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 # 8 masks of 16 px, batch 2: 4 steps an epoch, 3 epochs; every step saves the latest checkpoint.

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from data.labels import NUM_CLASSES, PALETTE
+from shape_editor.labels import NUM_CLASSES, PALETTE
 from util.image import (
     safe_filename,
     save_image,
