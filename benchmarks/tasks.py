@@ -27,14 +27,7 @@ from torch import nn
 
 from benchmarks.reference import PlainShapeVAE
 from data.synthetic_faces import synthetic_face
-from shape_editor import (
-    MaskEditor,
-    ShapeVAE,
-    ShapeVAEConfig,
-    generate_codes,
-    labels_to_onehot,
-    logits_to_labels,
-)
+from shape_editor import MaskEditor, ShapeVAE, ShapeVAEConfig, generate_codes, labels_to_onehot, logits_to_labels
 from shape_editor.labels import part_id
 from shape_editor.losses import shape_vae_loss
 from shape_editor.masks import OneHotEncoder

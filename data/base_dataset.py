@@ -24,12 +24,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from data.dataset_config import DatasetConfig
-from data.image_folder import (
-    IMAGE_EXTENSIONS,
-    LABEL_EXTENSIONS,
-    list_files,
-    pair_by_stem,
-)
+from data.image_folder import IMAGE_EXTENSIONS, LABEL_EXTENSIONS, list_files, pair_by_stem
 from data.label_cache import CACHE_MODES, LabelCache, open_label_cache
 from data.mask_io import read_image, read_label
 from data.transforms import get_params, resized_size, transform_image, transform_label

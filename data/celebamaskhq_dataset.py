@@ -19,14 +19,7 @@ import numpy as np
 from data.base_dataset import LabelFolderConfig, LabelFolderDataset
 from data.dataset_config import DatasetConfig
 from data.image_folder import IMAGE_EXTENSIONS, list_files
-from data.mask_io import (
-    RAW_IMAGE_DIR,
-    check_label_values,
-    combine_parts,
-    find_raw_anno_dir,
-    index_raw_parts,
-    raw_split,
-)
+from data.mask_io import RAW_IMAGE_DIR, check_label_values, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split
 
 logger = logging.getLogger(__name__)
 

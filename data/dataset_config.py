@@ -7,10 +7,11 @@ defaults.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from data.transforms import PreprocessConfig
+from util.config import config_from_flags
 
 ConfigT = TypeVar("ConfigT", bound="DatasetConfig")
 
@@ -44,11 +45,6 @@ class DatasetConfig:
         """The config of split `phase` (default `opt.phase`) from parsed options; a subclass's own fields
         are read from the flags of the same name."""
         phase = opt.phase if phase is None else phase
-        shared: dict[str, Any] = dict(
-            phase=phase, label_nc=opt.label_nc,
-            preprocess=PreprocessConfig.from_opt(opt, augment=bool(opt.isTrain) and phase == "train"),
-            max_dataset_size=opt.max_dataset_size, seed=opt.seed, workers=opt.nThreads,
-            check_dataset=opt.check_dataset, skip_bad_files=opt.skip_bad_files,
-        )
-        own = {f.name: getattr(opt, f.name) for f in fields(cls) if f.name not in shared}
-        return cls(**shared, **own)
+        augment = bool(opt.isTrain) and phase == "train"
+        return config_from_flags(cls, opt, phase=phase, preprocess=PreprocessConfig.from_opt(opt, augment=augment),
+                                 workers=opt.nThreads)

@@ -24,13 +24,7 @@ from typing import Mapping
 import numpy as np
 from PIL import Image
 
-from shape_editor.labels import (
-    LABEL_ORDERS,
-    NUM_CLASSES,
-    RAW_PART_ORDER,
-    color_to_ids,
-    convert_order,
-)
+from shape_editor.labels import LABEL_ORDERS, NUM_CLASSES, RAW_PART_ORDER, color_to_ids, convert_order
 
 logger = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ class PreprocessConfig:
                              f"crop_size={self.crop_size}, aspect_ratio={self.aspect_ratio}")
 
     @classmethod
-    def from_opt(cls, opt: Any, augment: bool) -> "PreprocessConfig":
+    def from_opt(cls, opt: Any, augment: bool) -> PreprocessConfig:
         """Read `preprocess_mode`, `load_size`, `crop_size`, `aspect_ratio`, `no_flip` from options."""
         return cls(opt.preprocess_mode, opt.load_size, opt.crop_size, opt.aspect_ratio, augment,
                    not opt.no_flip)

@@ -1,7 +1,8 @@
 """`--model shapevae`: the SPADE-style adapter around `shape_editor.ShapeVAE`.
 
-This is the one place where command-line options become constructor arguments; nothing below it
-sees `opt`. It also owns the class weights of the paper's Eq. 1, computed once from the training set.
+This is the one place where command-line options and `ShapeVAEConfig` meet, both ways (`config_from_opt`,
+`opt_from_config`); nothing below it sees `opt`. It also owns the class weights of the paper's Eq. 1,
+computed once from the training set.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import argparse
 import json
 import logging
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,11 +23,7 @@ from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.config import BG_MODES
 from shape_editor.fileio import atomic_write_text
 from shape_editor.labels import LABEL_NAMES
-from shape_editor.losses import (
-    class_weights_from_shares,
-    count_class_pixels,
-    shape_vae_loss,
-)
+from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
 
@@ -47,6 +45,18 @@ def config_from_opt(opt: argparse.Namespace) -> ShapeVAEConfig:
         lstm_layers=opt.lstm_layers, bidirectional=not opt.no_bidir, ngf=opt.ngf,
         weighted_ce=not opt.no_weighted_ce, lambda_kl=opt.lambda_kl, bg_mode=opt.bg_mode,
     )
+
+
+def opt_from_config(config: ShapeVAEConfig) -> dict[str, Any]:
+    """The `--model shapevae` flags that rebuild `config` (the inverse of `config_from_opt`), as opt.json holds them."""
+    return {
+        "model": "shapevae", "label_nc": config.label_nc, "crop_size": config.crop_size,
+        "load_size": config.crop_size, "enc_size": config.enc_size,
+        "enc_widths": ",".join(str(w) for w in config.enc_widths), "latent_dim": config.latent_dim,
+        "lstm_layers": config.lstm_layers, "no_lstm": not config.use_lstm, "no_bidir": not config.bidirectional,
+        "ngf": config.ngf, "no_weighted_ce": not config.weighted_ce, "lambda_kl": config.lambda_kl,
+        "bg_mode": config.bg_mode,
+    }
 
 
 class ShapeVAEModel(BaseModel):
@@ -74,11 +84,17 @@ class ShapeVAEModel(BaseModel):
             parser.set_defaults(lr=0.0001, beta1=0.9, beta2=0.999)
         return parser
 
-    def __init__(self, opt: argparse.Namespace) -> None:
-        super().__init__(opt)
-        self.config = config_from_opt(opt)
-        self.vae = ShapeVAE(self.config)
-        self.register_buffer("class_weights", torch.ones(opt.label_nc))
+    def __init__(self, config: ShapeVAEConfig, checkpoint_dir: str | Path, workers: int = 0) -> None:
+        """Args: the network's config; the run folder (class weights are stored there); data-loading workers."""
+        super().__init__(checkpoint_dir)
+        self.config = config
+        self.workers = workers
+        self.vae = ShapeVAE(config)
+        self.register_buffer("class_weights", torch.ones(config.label_nc))
+
+    @classmethod
+    def from_opt(cls, opt: argparse.Namespace) -> ShapeVAEModel:
+        return cls(config_from_opt(opt), Path(opt.checkpoints_dir) / opt.name, workers=opt.nThreads)
 
     # --- training ------------------------------------------------------------------------------------
     def setup(self, train_set: Dataset, is_main: bool = True) -> None:
@@ -86,12 +102,13 @@ class ShapeVAEModel(BaseModel):
         if not self.config.weighted_ce:
             return
         path = self.checkpoint_dir / "class_weights.json"
-        if path.is_file() and json.loads(path.read_text()).get("label_nc") == self.opt.label_nc:
+        label_nc = self.config.label_nc
+        if path.is_file() and json.loads(path.read_text()).get("label_nc") == label_nc:
             shares = torch.tensor(json.loads(path.read_text())["shares"])
         else:
-            shares = class_shares(train_set, self.opt.label_nc, self.opt.nThreads)
+            shares = class_shares(train_set, label_nc, self.workers)
             if is_main:
-                record = {"label_nc": self.opt.label_nc, "shares": shares.tolist(),
+                record = {"label_nc": label_nc, "shares": shares.tolist(),
                           "weights": class_weights_from_shares(shares).tolist(), "samples": len(train_set)}
                 atomic_write_text(path, json.dumps(record, indent=2))
         self.class_weights.copy_(class_weights_from_shares(shares))
@@ -127,11 +144,12 @@ class ShapeVAEModel(BaseModel):
         """Reconstruction mIoU and pixel accuracy (in %) over a held-out loader, from mu."""
         was_training = self.training
         self.eval()
-        conf = torch.zeros(self.opt.label_nc, self.opt.label_nc, dtype=torch.int64, device=self.device)
+        label_nc = self.config.label_nc
+        conf = torch.zeros(label_nc, label_nc, dtype=torch.int64, device=self.device)
         for batch in tqdm(loader, desc="held-out evaluation", leave=False):
             labels = batch["label"].to(self.device)
             logits = self.vae.reconstruct(labels)
-            conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), self.opt.label_nc)
+            conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), label_nc)
         self.train(was_training)
         return {"mIoU": 100 * float(mean_iou(conf)), "accuracy": 100 * float(pixel_accuracy(conf))}
 

@@ -13,11 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import data
-from shape_editor.attribute_directions import (
-    DIRECTIONS_FILE,
-    attribute_edit,
-    load_or_fit_directions,
-)
+from shape_editor.attribute_directions import DIRECTIONS_FILE, attribute_edit, load_or_fit_directions
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.editor import EditOutput, MaskEditor
 from shape_editor.fileio import safe_child

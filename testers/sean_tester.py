@@ -78,7 +78,7 @@ class SEANTester(BaseTester):
             raise ValueError(f"nothing to test: the {opt.phase} split has {len(self.dataset)} samples, "
                              f"--how_many {opt.how_many}")
         if "image" not in self.dataset[0]:
-            raise ValueError(masks_only_message(opt))
+            raise ValueError(masks_only_message(opt.dataset_mode))
         self.plugin = ShapePlugin(opt, device) if opt.shape_name else None
         self.plan = None if self.plugin is None else self.plugin.plan
         self.target = fixed_target(opt, self.dataset) if self.plan and self.plan.mode in TARGET_MODES else None

@@ -50,13 +50,7 @@ from shape_editor.edit_metrics import (
     metric_definitions,
     sample_diversity,
 )
-from shape_editor.editor import (
-    EDIT_MODES,
-    EditOutput,
-    MaskEditor,
-    all_parts,
-    part_indices,
-)
+from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
 from shape_editor.fileio import atomic_write_text, safe_child
 from shape_editor.labels import LABEL_NAMES, parse_parts
 from shape_editor.metrics import confusion_matrix, per_class_iou, pixel_accuracy

@@ -14,13 +14,7 @@ from data.label_tools import (
 )
 from data.mask_io import read_label
 from data.synthetic_faces import synthetic_face
-from shape_editor.labels import (
-    BISENET_NAMES,
-    LABEL_NAMES,
-    NUM_CLASSES,
-    PALETTE,
-    convert_order,
-)
+from shape_editor.labels import BISENET_NAMES, LABEL_NAMES, NUM_CLASSES, PALETTE, convert_order
 
 
 @pytest.fixture

@@ -2,13 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.mask_io import (
-    check_label_values,
-    combine_parts,
-    index_raw_parts,
-    read_image,
-    read_label,
-)
+from data.mask_io import check_label_values, combine_parts, index_raw_parts, read_image, read_label
 from shape_editor.labels import PALETTE, RAW_PART_ORDER, colorize
 
 # A 3x4 map touching ids of both orders' interesting ranges.

@@ -8,13 +8,7 @@ import numpy as np
 import pytest
 
 import data.synthetic_faces as synthetic_faces
-from data.synthetic_faces import (
-    FaceParams,
-    draw_face_mask,
-    render_face_image,
-    sample_face_params,
-    synthetic_face,
-)
+from data.synthetic_faces import FaceParams, draw_face_mask, render_face_image, sample_face_params, synthetic_face
 from shape_editor.labels import NUM_CLASSES, flip_labels, part_id
 
 # DESIGN.md section 3: typical pixel shares of the big classes in aligned CelebAMask-HQ masks.

@@ -4,11 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from shape_editor.checkpoint_io import (
-    atomic_torch_save,
-    load_checkpoint,
-    load_state_dict_checked,
-)
+from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint, load_state_dict_checked
 
 
 class Boom:
