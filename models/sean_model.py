@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from models.base_model import BaseModel
 from models.networks import MultiscaleDiscriminator, SEANGenerator, SEANNorm
+from shape_editor.eval_mode import eval_mode
 from shape_editor.masks import labels_to_onehot
 
 logger = logging.getLogger(__name__)
@@ -130,11 +131,8 @@ class SEANModel(BaseModel):
     @torch.no_grad()
     def reconstruct(self, masks: Tensor, image: Tensor) -> Tensor:
         """Photos [B, 3, H, W] re-synthesised from their masks [B, C, H, W] and their own styles (eval mode)."""
-        was_training = self.training
-        self.eval()
-        fake = PhotoReconstructor(self.netG)(masks, image)
-        self.train(was_training)
-        return fake
+        with eval_mode(self):
+            return PhotoReconstructor(self.netG)(masks, image)
 
     def visuals(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Mask, real photo and the photo synthesised from them, for the training page (SPADE's names)."""

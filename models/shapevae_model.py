@@ -21,6 +21,7 @@ from tqdm import tqdm
 from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.config import BG_MODES
+from shape_editor.eval_mode import eval_mode
 from shape_editor.fileio import atomic_write_text
 from shape_editor.labels import LABEL_NAMES
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
@@ -124,33 +125,29 @@ class ShapeVAEModel(BaseModel):
     @torch.no_grad()
     def visuals(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Input mask, its reconstruction, and the reconstruction with one random part drawn from noise."""
-        was_training = self.training
-        self.eval()
         labels = batch["label"][:1].to(self.device)
-        mu, _ = self.vae.encode(labels)
-        generator = torch.Generator().manual_seed(int(labels.sum()))
-        part = int(torch.randint(mu.shape[1], (1,), generator=generator))
-        edited = mu.clone()
-        edited[:, part] = torch.randn(mu.shape[-1], generator=generator).to(mu)
-        self.train(was_training)
-        return {
-            "input_mask": labels,
-            "reconstruction": logits_to_labels(self.vae.decode(mu)).unsqueeze(1),
-            f"generated_{LABEL_NAMES[part + 1]}": logits_to_labels(self.vae.decode(edited)).unsqueeze(1),
-        }
+        with eval_mode(self):
+            mu, _ = self.vae.encode(labels)
+            generator = torch.Generator().manual_seed(int(labels.sum()))
+            part = int(torch.randint(mu.shape[1], (1,), generator=generator))
+            edited = mu.clone()
+            edited[:, part] = torch.randn(mu.shape[-1], generator=generator).to(mu)
+            return {
+                "input_mask": labels,
+                "reconstruction": logits_to_labels(self.vae.decode(mu)).unsqueeze(1),
+                f"generated_{LABEL_NAMES[part + 1]}": logits_to_labels(self.vae.decode(edited)).unsqueeze(1),
+            }
 
     @torch.no_grad()
     def evaluate(self, loader: DataLoader) -> dict[str, float]:
         """Reconstruction mIoU and pixel accuracy (in %) over a held-out loader, from mu."""
-        was_training = self.training
-        self.eval()
         label_nc = self.config.label_nc
         conf = torch.zeros(label_nc, label_nc, dtype=torch.int64, device=self.device)
-        for batch in tqdm(loader, desc="held-out evaluation", leave=False):
-            labels = batch["label"].to(self.device)
-            logits = self.vae.reconstruct(labels)
-            conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), label_nc)
-        self.train(was_training)
+        with eval_mode(self):
+            for batch in tqdm(loader, desc="held-out evaluation", leave=False):
+                labels = batch["label"].to(self.device)
+                logits = self.vae.reconstruct(labels)
+                conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), label_nc)
         return {"mIoU": 100 * float(mean_iou(conf)), "accuracy": 100 * float(pixel_accuracy(conf))}
 
     def network_payload(self, label: str, step: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from shape_editor.attributes import attribute_names, measure_attributes
 from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint
 from shape_editor.editor import EditOutput, MaskEditor, part_indices
+from shape_editor.eval_mode import eval_mode
 from shape_editor.shape_vae import ShapeVAE
 
 logger = logging.getLogger(__name__)
@@ -161,14 +162,12 @@ def encode_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_sa
     count = len(dataset) if max_samples is None else min(len(dataset), max_samples)
     loader = DataLoader(Subset(dataset, range(count)), batch_size=batch_size, num_workers=num_workers)
     device = next(vae.parameters()).device
-    was_training = vae.training
-    vae.eval()
     mus, measured = [], []
-    for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
-        labels = batch["label"].to(device)
-        mus.append(vae.encode(labels)[0].cpu())  # integer ids: the VAE one-hots them at its encoder size
-        measured.append(measure_attributes(labels, parts))
-    vae.train(was_training)
+    with eval_mode(vae):
+        for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
+            labels = batch["label"].to(device)
+            mus.append(vae.encode(labels)[0].cpu())  # integer ids: the VAE one-hots them at its encoder size
+            measured.append(measure_attributes(labels, parts))
     if not mus:
         raise ValueError("no masks to fit attribute directions on: the dataset is empty")
     attributes = {key: torch.cat([m[key] for m in measured]).cpu() for key in measured[0]}
