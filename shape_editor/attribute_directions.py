@@ -46,7 +46,7 @@ class AttributeDirections(NamedTuple):
     r2: Tensor  # [K] share of the attribute's variance the linear fit explains (fitting set)
     samples: Tensor  # [K] masks with the part present, used for the fit
 
-    def index(self, part: int, name: str) -> int:
+    def row(self, part: int, name: str) -> int:
         """Row of (part, name), or ValueError listing what was fitted."""
         if (part, name) not in self.keys:
             raise ValueError(f"no direction fitted for part {part} attribute {name!r}; fitted: {self.keys}")
@@ -54,11 +54,11 @@ class AttributeDirections(NamedTuple):
 
     def step(self, part: int, name: str) -> Tensor:
         """[D] code displacement for +1 standard deviation of attribute `name` of `part`."""
-        return self.steps[self.index(part, name)]
+        return self.steps[self.row(part, name)]
 
     def std(self, part: int, name: str) -> float:
         """The attribute's standard deviation over the fitting set: the unit of edit strengths."""
-        return float(self.stds[self.index(part, name)])
+        return float(self.stds[self.row(part, name)])
 
     def merged(self, other: AttributeDirections) -> AttributeDirections:
         """These directions plus `other`'s; a key fitted in both takes `other`'s row."""
@@ -159,7 +159,8 @@ def encode_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_sa
     Returns:
         (mu [N, P, D] on the CPU, {(part, name): [N] float64}).
     """
-    count = len(dataset) if max_samples is None else min(len(dataset), max_samples)
+    total = len(dataset)  # type: ignore[arg-type]  # map-style datasets have a length; Dataset does not declare it
+    count = total if max_samples is None else min(total, max_samples)
     loader = DataLoader(Subset(dataset, range(count)), batch_size=batch_size, num_workers=num_workers)
     device = next(vae.parameters()).device
     mus, measured = [], []
