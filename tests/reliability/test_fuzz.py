@@ -32,7 +32,7 @@ from shape_editor.labels import (
 from shape_editor.masks import labels_to_onehot, logits_to_labels, resize_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
 
-FAST = settings(max_examples=30, deadline=None, database=None)  # no .hypothesis folder in the repo
+FAST = settings(max_examples=30, deadline=None, database=None)
 
 
 @st.composite
