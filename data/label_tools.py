@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 FORMATS = ("id", "color", "palette")
 ANY_ID = 256  # reading with this many classes accepts every 8-bit value, to find the out-of-range ones
 _SHOWN = 5
-# Typical pixel shares of aligned CelebAMask-HQ masks at 256 px, standard ids (DESIGN.md section 3).
+# Typical pixel shares of aligned CelebAMask-HQ masks at 256 px, standard ids (docs/ARCHITECTURE.md, "Labels").
 TYPICAL_SHARES = np.array([0.30, 0.25, 0.02, 0.002, 0.004, 0.004, 0.004, 0.004, 0.005, 0.005, 0.003, 0.004,
                            0.005, 0.31, 0.001, 0.0015, 0.002, 0.046, 0.03])
 

@@ -60,7 +60,7 @@ def sample_face_params(rng: np.random.Generator) -> FaceParams:
     """Draw one plausible face from `rng` (deterministic given its state).
 
     The ranges and probabilities are tuned so that class pixel shares over many samples match
-    aligned CelebAMask-HQ (DESIGN.md section 3); `tests/data/test_synthetic_faces.py` checks them.
+    aligned CelebAMask-HQ (docs/ARCHITECTURE.md, "Labels"); `tests/data/test_synthetic_faces.py` checks them.
     """
     u = rng.uniform
     face_height = u(0.62, 0.70)

@@ -139,6 +139,6 @@ def transform_image(image: Image.Image, params: TransformParams) -> Tensor:
     out = np.array(_geometry(image.convert("RGB"), params, Image.Resampling.BICUBIC))  # uint8 [H, W, 3]
     if params.flip:
         out = out[:, ::-1]
-    # Make it channels-first in numpy, in uint8: maths on a strided torch view is ~30x slower here.
+    # Make it channels-first in numpy, in uint8: maths on a strided torch view is much slower here.
     chw = np.ascontiguousarray(out.transpose(2, 0, 1))
     return torch.from_numpy(chw).float().div_(127.5).sub_(1.0)

@@ -1,4 +1,4 @@
-"""Part edits on a trained shape VAE (DESIGN.md section 6), usable from Python without any options object.
+"""Part edits on a trained shape VAE (docs/ARCHITECTURE.md, "Edits"), usable from Python without any options object.
 
 Every edit works on the *unmixed* part codes (the posterior means mu, [B, P, D]); `ShapeVAE.decode`
 then applies the LSTM mixing and the conv decoder, so the neighbours of an edited part can adapt.
