@@ -30,13 +30,7 @@ from data.image_folder import LABEL_EXTENSIONS, list_files
 from data.mask_io import read_label
 from shape_editor.fileio import atomic_output
 from shape_editor.labels import (
-    BISENET_TO_STANDARD,
-    LABEL_NAMES,
-    LABEL_ORDERS,
-    NUM_CLASSES,
-    PALETTE,
-    colorize,
-    convert_order,
+    BISENET_TO_STANDARD, LABEL_NAMES, LABEL_ORDERS, NUM_CLASSES, PALETTE, colorize, convert_order,
 )
 
 logger = logging.getLogger(__name__)

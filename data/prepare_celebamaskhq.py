@@ -24,13 +24,7 @@ from tqdm import tqdm
 
 from data.image_folder import list_files
 from data.mask_io import (
-    RAW_ANNO_DIRS,
-    RAW_IMAGE_DIR,
-    combine_parts,
-    find_raw_anno_dir,
-    index_raw_parts,
-    raw_split,
-    read_image,
+    RAW_ANNO_DIRS, RAW_IMAGE_DIR, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split, read_image,
 )
 from shape_editor.fileio import atomic_output, atomic_write_text
 

@@ -18,22 +18,8 @@ import numpy as np
 
 from data.face_params import BALD, LONG_HAIR, NO_FRINGE, SHORT_HAIR, FaceParams
 from data.synthetic_render import (
-    bald_skin_region,
-    brow_region,
-    cloth_region,
-    ear_region,
-    earring_region,
-    eye_region,
-    face_region,
-    front_hair_region,
-    glasses_region,
-    hair_region,
-    hat_region,
-    lip_region,
-    neck_region,
-    necklace_region,
-    nose_region,
-    render_face_image,
+    bald_skin_region, brow_region, cloth_region, ear_region, earring_region, eye_region, face_region, front_hair_region,
+    glasses_region, hair_region, hat_region, lip_region, neck_region, necklace_region, nose_region, render_face_image,
     shoulder_hair_region,
 )
 from shape_editor.labels import part_id

@@ -27,28 +27,14 @@ import data
 from data.mask_io import read_label
 from data.transforms import PreprocessConfig, get_params, transform_label
 from shape_editor.attribute_directions import (
-    DIRECTIONS_FILE,
-    AttributeDirections,
-    attribute_edit,
-    attribute_strengths,
-    load_or_fit_directions,
+    DIRECTIONS_FILE, AttributeDirections, attribute_edit, attribute_strengths, load_or_fit_directions,
 )
 from shape_editor.attributes import (
-    AttributeSweep,
-    check_attribute,
-    concat_sweeps,
-    measure_sweep,
-    response_curves,
-    summarise_sweep,
-    sweep_definitions,
+    AttributeSweep, check_attribute, concat_sweeps, measure_sweep, response_curves, summarise_sweep, sweep_definitions,
 )
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.edit_metrics import (
-    edit_locality,
-    edit_validity,
-    interpolation_smoothness,
-    metric_definitions,
-    sample_diversity,
+    edit_locality, edit_validity, interpolation_smoothness, metric_definitions, sample_diversity,
 )
 from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
 from shape_editor.fileio import atomic_write_text, safe_child

@@ -3,14 +3,7 @@ import pytest
 from PIL import Image
 
 from data.label_tools import (
-    FORMATS,
-    closest_order,
-    convert_folder,
-    encode_label,
-    format_histogram,
-    label_histogram,
-    main,
-    palette_for,
+    FORMATS, closest_order, convert_folder, encode_label, format_histogram, label_histogram, main, palette_for,
 )
 from data.mask_io import read_label
 from data.synthetic_faces import synthetic_face

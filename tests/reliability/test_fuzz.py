@@ -21,13 +21,7 @@ from shape_editor import ShapeVAE, ShapeVAEConfig
 from shape_editor.edit_metrics import edit_locality, edit_validity, interpolation_smoothness, sample_diversity
 from shape_editor.editor import MaskEditor, generate_codes, interpolate_codes, interpolation_alphas
 from shape_editor.labels import (
-    ALTERNATE_COLORS,
-    NUM_CLASSES,
-    PALETTE,
-    color_to_ids,
-    colorize,
-    convert_order,
-    flip_labels,
+    ALTERNATE_COLORS, NUM_CLASSES, PALETTE, color_to_ids, colorize, convert_order, flip_labels,
 )
 from shape_editor.masks import labels_to_onehot, logits_to_labels, resize_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
