@@ -11,7 +11,7 @@ from PIL import Image
 import data
 import train
 from data import validation
-from data.validation import DatasetCheckError, pixel_sample
+from data.validation import DatasetCheckError, pixel_sample, validate_dataset
 from shape_editor.labels import colorize
 from tests.data.conftest import RAW_FACE, build_opt, save_png, write_raw_release
 from tests.reliability.conftest import LIGHT_SHAPEVAE
@@ -105,6 +105,18 @@ def test_skip_bad_files_keeps_the_good_pairs_and_logs_the_rest(tmp_path, caplog)
     assert all(dataset[i]["label"].max() < 19 for i in range(len(dataset)))
     assert f"skipped {len(expected)} of {len(GOOD) + len(expected)} samples" in caplog.text
     assert all(name in caplog.text for name in expected)
+
+
+def test_the_check_only_reads_and_names_the_samples_to_keep(tmp_path):
+    make_bad_dataset(tmp_path)
+    dataset = data.create_dataset(opt_for(tmp_path, check_dataset="off"))
+    stems = [p.stem for p in dataset.label_paths]
+    keep = validate_dataset(dataset, "on", skip_bad_files=True)
+    assert [stems[i] for i in keep] == list(GOOD)
+    assert [p.stem for p in dataset.label_paths] == stems  # the dataset itself is untouched
+    assert validate_dataset(dataset, "off", skip_bad_files=False) is None
+    with pytest.raises(DatasetCheckError):
+        validate_dataset(dataset, "on", skip_bad_files=False)
 
 
 def test_all_bad_is_refused_even_when_skipping(tmp_path):
