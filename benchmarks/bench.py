@@ -1,4 +1,4 @@
-"""The benchmark suite: `python -m benchmarks.bench` (see notes/README_PERF.md).
+"""The benchmark suite: `python -m benchmarks.bench` (see docs/ARCHITECTURE.md).
 
 Measures the training step, the edit (batch 1 and batch B), the export path (edit + decode + PNG write)
 and data loading (512x512 id PNGs -> one-hot batches), each in a fresh process so its peak memory is

@@ -26,11 +26,11 @@ import torch
 from torch import nn
 
 from benchmarks.reference import PlainShapeVAE
-from data.labels import part_id
 from data.synthetic_faces import synthetic_face
 from shape_editor import MaskEditor, ShapeVAE, ShapeVAEConfig, generate_codes, labels_to_onehot, logits_to_labels
-from shape_editor.masks import OneHotEncoder
+from shape_editor.labels import part_id
 from shape_editor.losses import shape_vae_loss
+from shape_editor.masks import OneHotEncoder
 
 TASKS = ("train", "edit", "export", "data")
 EDIT_PART = part_id("nose")

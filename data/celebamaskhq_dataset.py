@@ -10,28 +10,37 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from data.base_dataset import LabelFolderDataset
+from data.base_dataset import LabelFolderConfig, LabelFolderDataset
+from data.dataset_config import DatasetConfig
 from data.image_folder import IMAGE_EXTENSIONS, list_files
-from data.mask_io import (
-    RAW_IMAGE_DIR, check_label_values, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split,
-)
+from data.mask_io import RAW_IMAGE_DIR, check_label_values, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CelebAMaskHQConfig(LabelFolderConfig):
+    dataroot: str | None = None  # required: the dataset folder, in either layout
 
 
 class CelebAMaskHQDataset(LabelFolderDataset):
     """CelebAMask-HQ faces: 19-class masks and optional 1024 px photos."""
 
-    def __init__(self, opt: Any, phase: str) -> None:
-        super().__init__(opt, phase)
-        if opt.dataroot is None:
+    config_class: type[DatasetConfig] = CelebAMaskHQConfig
+    config: CelebAMaskHQConfig
+
+    def __init__(self, config: DatasetConfig) -> None:
+        super().__init__(config)
+        phase = self.phase
+        if self.config.dataroot is None:
             raise ValueError("--dataroot is required for --dataset_mode celebamaskhq")
-        root = Path(opt.dataroot)
+        root = Path(self.config.dataroot)
         if not root.is_dir():
             raise FileNotFoundError(f"--dataroot {root} does not exist")
         self.raw_parts: list[dict[str, Path]] | None = None
@@ -76,5 +85,5 @@ class CelebAMaskHQDataset(LabelFolderDataset):
         if self.raw_parts is None:
             return super().read_label_map(index)
         label = combine_parts(self.raw_parts[index])
-        check_label_values(label, self.opt.label_nc, str(self.label_paths[index]))
+        check_label_values(label, self.config.label_nc, str(self.label_paths[index]))
         return label

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from util.fileio import atomic_output
+from shape_editor.fileio import atomic_output
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class LabelCache:
         return label, (int(self.source_sizes[index][0]), int(self.source_sizes[index][1]))
 
     @classmethod
-    def build(cls, read_label: ReadLabel, count: int, target_size: TargetSize, workers: int = 1) -> "LabelCache":
+    def build(cls, read_label: ReadLabel, count: int, target_size: TargetSize, workers: int = 1) -> LabelCache:
         """Read and resize `count` labels into one in-memory buffer."""
         maps, shapes, sources = [], [], []
         for label, source in resized_labels(read_label, count, target_size, workers):
@@ -83,7 +83,7 @@ class LabelCache:
         return cls(np.concatenate([np.zeros(0, np.uint8), *maps]), *index_arrays(shapes, sources))
 
     @classmethod
-    def load(cls, folder: Path, key: str) -> "LabelCache | None":
+    def load(cls, folder: Path, key: str) -> LabelCache | None:
         """The complete cache `key` in `folder`, memory-mapped read-only, or None when there is none."""
         index_path, data_path = folder / f"{key}.index.npz", folder / f"{key}.u8"
         if not (index_path.is_file() and data_path.is_file()):

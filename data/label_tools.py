@@ -27,18 +27,18 @@ from PIL import Image
 from tqdm import tqdm
 
 from data.image_folder import LABEL_EXTENSIONS, list_files
-from data.labels import (
+from data.mask_io import read_label
+from shape_editor.fileio import atomic_output
+from shape_editor.labels import (
     BISENET_TO_STANDARD, LABEL_NAMES, LABEL_ORDERS, NUM_CLASSES, PALETTE, colorize, convert_order,
 )
-from data.mask_io import read_label
-from util.fileio import atomic_output
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("id", "color", "palette")
 ANY_ID = 256  # reading with this many classes accepts every 8-bit value, to find the out-of-range ones
 _SHOWN = 5
-# Typical pixel shares of aligned CelebAMask-HQ masks at 256 px, standard ids (DESIGN.md section 3).
+# Typical pixel shares of aligned CelebAMask-HQ masks at 256 px, standard ids (docs/ARCHITECTURE.md, "Labels").
 TYPICAL_SHARES = np.array([0.30, 0.25, 0.02, 0.002, 0.004, 0.004, 0.004, 0.004, 0.005, 0.005, 0.003, 0.004,
                            0.005, 0.31, 0.001, 0.0015, 0.002, 0.046, 0.03])
 

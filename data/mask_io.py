@@ -4,14 +4,14 @@
 
 * grayscale id PNG (mode L / I / I;16 / 1): the value is the class id;
 * palette PNG (mode P): the palette *indices* are the ids (the colours are ignored);
-* colour-coded RGB(A) PNG: decoded with the CelebAMask-HQ palette (`data.labels.color_to_ids`, both
+* colour-coded RGB(A) PNG: decoded with the CelebAMask-HQ palette (`shape_editor.labels.color_to_ids`, both
   colours of id 7); an RGB file whose three channels are equal everywhere is a grayscale id map.
 
 Ids read from id-valued formats are converted from `label_order` to the standard order; colour masks
 are already standard (the palette is defined on standard ids).
 
 The raw CelebAMask-HQ release stores one binary PNG per part, `<k>/<id:05d>_<part>.png`; those are
-combined in painter's order (`data.labels.RAW_PART_ORDER`, id = position + 1, later parts win).
+combined in painter's order (`shape_editor.labels.RAW_PART_ORDER`, id = position + 1, later parts win).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Mapping
 import numpy as np
 from PIL import Image
 
-from data.labels import LABEL_ORDERS, NUM_CLASSES, RAW_PART_ORDER, color_to_ids, convert_order
+from shape_editor.labels import LABEL_ORDERS, NUM_CLASSES, RAW_PART_ORDER, color_to_ids, convert_order
 
 logger = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from data.image_folder import list_files
-from util.fileio import atomic_output, atomic_write_text
 from data.mask_io import (
     RAW_ANNO_DIRS, RAW_IMAGE_DIR, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split, read_image,
 )
+from shape_editor.fileio import atomic_output, atomic_write_text
 
 _PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png")
 REPORT_NAME = "prepare_report.txt"

@@ -11,19 +11,18 @@ The head is drawn in a frame `(u, v)` centred on the face oval (`center_x, cente
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
-from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from data.labels import part_id
+from data.face_params import BALD, LONG_HAIR, NO_FRINGE, SHORT_HAIR, FaceParams
 from data.synthetic_render import (
-    BALD, LONG_HAIR, NO_FRINGE, SHORT_HAIR, bald_skin_region, brow_region, cloth_region, ear_region,
-    earring_region, eye_region, face_region, front_hair_region, glasses_region, hair_region, hat_region,
-    lip_region, neck_region, necklace_region, nose_region, render_face_image, shoulder_hair_region,
+    bald_skin_region, brow_region, cloth_region, ear_region, earring_region, eye_region, face_region, front_hair_region,
+    glasses_region, hair_region, hat_region, lip_region, neck_region, necklace_region, nose_region, render_face_image,
+    shoulder_hair_region,
 )
+from shape_editor.labels import part_id
 
 __all__ = ["FaceParams", "SyntheticFace", "draw_face_mask", "render_face_image", "sample_face_params",
            "synthetic_face"]
@@ -33,65 +32,6 @@ _SIDES = ((1.0, "l"), (-1.0, "r"))  # l_* is the person's left = the image's rig
 _ID = {name: part_id(name) for name in (
     "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear", "mouth", "u_lip",
     "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth")}
-
-
-@dataclass(frozen=True)
-class FaceParams:
-    """Every number that shapes one synthetic face. Lengths are fractions of the image size.
-
-    Vertical feature positions (`eye_y`, `mouth_y`, `ear_y`, `hairline`, ...) are offsets from the face
-    centre in the head frame (positive = down); `nose_length` runs from the eye line to the nose tip.
-    """
-
-    center_x: float = 0.5
-    center_y: float = 0.52
-    roll_deg: float = 0.0  # in-plane tilt; positive turns the head clockwise on screen (l_eye drops)
-    face_width: float = 0.5
-    face_height: float = 0.66
-    face_squareness: float = 2.4  # superellipse exponent of the forehead half (2 = ellipse)
-    chin_roundness: float = 2.0  # exponent of the jaw half (lower = pointier chin)
-    hair_style: int = SHORT_HAIR  # 0 bald, 1 short, 2 long
-    fringe: int = NO_FRINGE  # 0 none, 1 side-swept, 2 straight bangs
-    fringe_side: float = 1.0  # +1 sweeps to the image's right, -1 to the left
-    fringe_depth: float = 0.08
-    hair_volume: float = 0.07  # how far the hair reaches beyond the face sides
-    hair_top: float = -0.42  # top of the hair (or hat-less skull) above the face centre
-    hair_length: float = 0.1  # lowest point of the hair below the face centre
-    hairline: float = -0.25
-    temple_drop: float = 0.14  # how far the hairline falls at the temples
-    eye_y: float = -0.041
-    eye_spacing: float = 0.25  # distance between the eye centres
-    eye_size: float = 0.09  # eye width
-    eye_openness: float = 0.4  # eye height / width
-    eye_tilt_deg: float = 3.0  # outer corners up
-    brow_height: float = 0.065  # brow centre line above the eye centre
-    brow_length: float = 0.13
-    brow_thickness: float = 0.022
-    brow_arch: float = 0.012
-    nose_length: float = 0.155
-    nose_width: float = 0.13  # width at the nostrils
-    mouth_y: float = 0.232
-    mouth_width: float = 0.19
-    mouth_open: float = 0.0  # 0 closed .. 1 wide open
-    lip_thickness: float = 0.024
-    smile: float = 0.004  # mouth corners raised by this much
-    ear_y: float = 0.08
-    ear_size: float = 0.15  # ear height
-    neck_width: float = 0.24
-    cloth_height: float = 0.06
-    neckline_depth: float = 0.05
-    glasses: bool = False
-    glasses_frame: float = 0.012
-    hat: bool = False
-    hat_height: float = 0.16
-    earrings: bool = False
-    earring_size: float = 0.022
-    necklace: bool = False
-    necklace_y: float = 0.37
-
-    def as_dict(self) -> dict[str, float]:
-        """All fields as floats (bools -> 0/1), same keys in the same order for every sample."""
-        return {k: float(v) for k, v in dataclasses.asdict(self).items()}
 
 
 class SyntheticFace(NamedTuple):
@@ -106,7 +46,7 @@ def sample_face_params(rng: np.random.Generator) -> FaceParams:
     """Draw one plausible face from `rng` (deterministic given its state).
 
     The ranges and probabilities are tuned so that class pixel shares over many samples match
-    aligned CelebAMask-HQ (DESIGN.md section 3); `tests/data/test_synthetic_faces.py` checks them.
+    aligned CelebAMask-HQ (docs/ARCHITECTURE.md, "Labels"); `tests/data/test_synthetic_faces.py` checks them.
     """
     u = rng.uniform
     face_height = u(0.62, 0.70)
@@ -203,7 +143,7 @@ def draw_face_mask(params: FaceParams, size: int) -> np.ndarray:
         size: output height and width in pixels.
 
     Returns:
-        uint8 [size, size] ids in the standard CelebAMask-HQ order (data/labels.py).
+        uint8 [size, size] ids in the standard CelebAMask-HQ order (shape_editor/labels.py).
     """
     if int(size) != size or size < 8:
         raise ValueError(f"size must be an integer >= 8, got {size!r}")

@@ -14,18 +14,11 @@ so that a mask->photo GAN has something to learn. All randomness comes from the 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy import ndimage
 
-from data.labels import NUM_CLASSES, part_id
-
-if TYPE_CHECKING:
-    from data.synthetic_faces import FaceParams
-
-BALD, SHORT_HAIR, LONG_HAIR = 0, 1, 2  # FaceParams.hair_style
-NO_FRINGE, SIDE_FRINGE, BANGS = 0, 1, 2  # FaceParams.fringe
+from data.face_params import BANGS, LONG_HAIR, SIDE_FRINGE, FaceParams
+from shape_editor.labels import NUM_CLASSES, part_id
 
 _SKIN_LIGHT, _SKIN_DARK = np.array([240, 205, 180]), np.array([90, 58, 40])
 _HAIR = np.array([[25, 20, 18], [70, 45, 28], [120, 80, 45], [205, 170, 110], [150, 60, 30], [175, 172, 168]])

@@ -3,7 +3,7 @@
 Every mode is "resize to a target size, then maybe crop, then maybe flip". The target size is computed
 from the *label's* size, and the image is resized straight to it, so a 1024 px photo paired with a
 512 px mask (the SEAN layout) lands on the same pixel grid. Labels resize with NEAREST (no new ids),
-images with BICUBIC. A flip swaps the left/right classes (`data.labels.flip_labels`).
+images with BICUBIC. A flip swaps the left/right classes (`shape_editor.labels.flip_labels`).
 
 Randomness: crop offsets and flips come from a `numpy.random.Generator` the caller passes, drawn once
 per sample and shared by label and image. Datasets seed it from (seed, epoch, index), so augmentation
@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from data.labels import flip_labels
+from shape_editor.labels import flip_labels
 
 PREPROCESS_MODES: tuple[str, ...] = (
     "resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "scale_shortside_and_crop",
@@ -58,7 +58,7 @@ class PreprocessConfig:
                              f"crop_size={self.crop_size}, aspect_ratio={self.aspect_ratio}")
 
     @classmethod
-    def from_opt(cls, opt: Any, augment: bool) -> "PreprocessConfig":
+    def from_opt(cls, opt: Any, augment: bool) -> PreprocessConfig:
         """Read `preprocess_mode`, `load_size`, `crop_size`, `aspect_ratio`, `no_flip` from options."""
         return cls(opt.preprocess_mode, opt.load_size, opt.crop_size, opt.aspect_ratio, augment,
                    not opt.no_flip)
@@ -139,6 +139,6 @@ def transform_image(image: Image.Image, params: TransformParams) -> Tensor:
     out = np.array(_geometry(image.convert("RGB"), params, Image.Resampling.BICUBIC))  # uint8 [H, W, 3]
     if params.flip:
         out = out[:, ::-1]
-    # Make it channels-first in numpy, in uint8: maths on a strided torch view is ~30x slower here.
+    # Make it channels-first in numpy, in uint8: maths on a strided torch view is much slower here.
     chw = np.ascontiguousarray(out.transpose(2, 0, 1))
     return torch.from_numpy(chw).float().div_(127.5).sub_(1.0)

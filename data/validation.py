@@ -6,8 +6,8 @@ batch shape the other samples have, and the photo's header has the label's aspec
 spread sample of at most `PIXEL_SAMPLE` samples is decoded: the label through the dataset's own reader,
 which catches ids >= `--label_nc`, colours outside the palette and unsupported modes, the photo at reduced
 scale, which catches truncated or damaged photos. Files outside the pixel sample are still checked when
-they are loaded, with the same messages. Cost: 1000 SEAN-layout samples (512 px labels, 1024 px photos)
-take 5.7 s on a busy 2-core machine (1.4 ms of headers per sample, 20 ms per decoded sample).
+they are loaded, with the same messages. So the cost is one header read per file plus at most
+`PIXEL_SAMPLE` decodes, whatever the dataset's size.
 
 Without `--skip_bad_files` a bad file stops the run (`DatasetCheckError` lists them all); with it the bad
 samples are dropped and listed in the log. The scan only reads, so a refused run leaves nothing behind.
@@ -17,21 +17,34 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from PIL import Image
 
-from data.transforms import get_params
-
-if TYPE_CHECKING:
-    from data.base_dataset import LabelFolderDataset
+from data.transforms import PreprocessConfig, get_params
 
 logger = logging.getLogger(__name__)
 
 CHECK_MODES = ("auto", "on", "off")
 AUTO_LIMIT = 5000  # `--check_dataset auto` scans datasets of at most this many samples
 PIXEL_SAMPLE = 200  # samples whose label and photo are decoded
+
+
+class CheckedDataset(Protocol):
+    """What the scan reads of a label-folder dataset (`data.base_dataset.CheckedDataset`)."""
+
+    preprocess: PreprocessConfig
+    label_paths: list[Path]
+    image_paths: list[Path] | None
+
+    def __len__(self) -> int: ...
+
+    def num_samples(self) -> int: ...
+
+    def label_files(self, index: int) -> list[Path]: ...
+
+    def read_label_map(self, index: int) -> np.ndarray: ...
 
 
 class BadFile(NamedTuple):
@@ -89,7 +102,7 @@ def _read_header(path: Path, bad: list[BadFile]) -> tuple[int, int] | None:
     return None
 
 
-def check_headers(dataset: LabelFolderDataset, index: int) -> tuple[SampleHeader | None, list[BadFile]]:
+def check_headers(dataset: CheckedDataset, index: int) -> tuple[SampleHeader | None, list[BadFile]]:
     """Header checks of sample `index`: label file(s) readable and of one size, crop fits, photo matches."""
     bad: list[BadFile] = []
     files = dataset.label_files(index)
@@ -123,7 +136,7 @@ def decode_photo(path: Path) -> None:
         img.load()
 
 
-def check_pixels(dataset: LabelFolderDataset, index: int) -> list[BadFile]:
+def check_pixels(dataset: CheckedDataset, index: int) -> list[BadFile]:
     """Decode sample `index`: the label with the dataset's own reader (its errors name the file), the photo."""
     bad: list[BadFile] = []
     try:
@@ -146,7 +159,7 @@ def pixel_sample(count: int, limit: int = PIXEL_SAMPLE) -> set[int]:
     return set(np.linspace(0, count - 1, limit).round().astype(int).tolist())
 
 
-def scan_dataset(dataset: LabelFolderDataset, limit: int = PIXEL_SAMPLE) -> dict[int, list[BadFile]]:
+def scan_dataset(dataset: CheckedDataset, limit: int = PIXEL_SAMPLE) -> dict[int, list[BadFile]]:
     """Check the first `len(dataset)` samples; returns {sample index: its problems} for the bad ones.
 
     A sample whose size survives preprocessing but lands on another shape than most samples do (it
@@ -182,29 +195,32 @@ def should_scan(mode: str, count: int) -> bool:
     return mode == "on" or (mode == "auto" and count <= AUTO_LIMIT)
 
 
-def validate_dataset(dataset: LabelFolderDataset) -> None:
-    """Run the scan `--check_dataset` asks for; refuse bad data, or drop it with `--skip_bad_files`.
+def validate_dataset(dataset: CheckedDataset, mode: str, skip_bad_files: bool) -> list[int] | None:
+    """Run the scan `--check_dataset mode` asks for; refuse bad data, or say which samples to keep.
 
-    Option namespaces built without these flags (programmatic use) skip the scan.
+    Only reads: the caller drops the samples (`LabelFolderDataset.keep_samples`).
+
+    Returns:
+        The indices of the samples to use, in order, when `skip_bad_files` left some out; None to use all.
 
     Raises:
-        DatasetCheckError: bad files and no `--skip_bad_files`, or every sample is bad.
+        DatasetCheckError: bad files and no `skip_bad_files`, or every sample is bad.
     """
-    mode = getattr(dataset.opt, "check_dataset", "off")
-    if not should_scan(mode, len(dataset)):
+    count = len(dataset)
+    if not should_scan(mode, count):
         if mode == "auto":
-            logger.info("dataset has %d samples: not scanned up front (--check_dataset on scans it)", len(dataset))
-        return
+            logger.info("dataset has %d samples: not scanned up front (--check_dataset on scans it)", count)
+        return None
     problems = scan_dataset(dataset)
     bad = [item for items in problems.values() for item in items]
     if not bad:
-        logger.info("dataset check: %d samples, no problems", len(dataset))
-        return
-    if not getattr(dataset.opt, "skip_bad_files", False):
-        raise DatasetCheckError(bad, len(dataset))
-    if len(problems) == len(dataset):
-        raise DatasetCheckError(bad, len(dataset), "every sample is bad, nothing is left to use")
-    count = len(dataset)
-    dataset.keep_samples([i for i in range(dataset.num_samples()) if i not in problems])
-    logger.warning("--skip_bad_files: skipped %d of %d samples, using %d:\n%s", len(problems), count, len(dataset),
-                   "\n".join(f"  {item}" for item in bad))
+        logger.info("dataset check: %d samples, no problems", count)
+        return None
+    if not skip_bad_files:
+        raise DatasetCheckError(bad, count)
+    if len(problems) == count:
+        raise DatasetCheckError(bad, count, "every sample is bad, nothing is left to use")
+    keep = [i for i in range(dataset.num_samples()) if i not in problems]
+    logger.warning("--skip_bad_files: skipped %d of %d samples, using %d:\n%s", len(problems), count,
+                   min(len(keep), count), "\n".join(f"  {item}" for item in bad))
+    return keep

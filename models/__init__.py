@@ -17,4 +17,4 @@ def get_option_setter(name: str) -> Callable[[argparse.ArgumentParser, bool], ar
 
 
 def create_model(opt: argparse.Namespace) -> BaseModel:
-    return find_model_using_name(opt.model)(opt)
+    return find_model_using_name(opt.model).from_opt(opt)

@@ -12,11 +12,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint, load_state_dict_checked
 
 
 class BaseModel(nn.Module):
-    """Base of all models. Subclasses set `network_names` ({"G": "attribute name", ...})."""
+    """Base of all models. Subclasses set `network_names` ({"G": "attribute name", ...}) and `from_opt`."""
 
     network_names: dict[str, str] = {}
     # Flags a checkpoint must agree on to be resumed (options/base_options.py adds model, label_nc, crop_size).
@@ -26,13 +26,14 @@ class BaseModel(nn.Module):
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
         return parser
 
-    def __init__(self, opt: argparse.Namespace) -> None:
+    def __init__(self, checkpoint_dir: str | Path) -> None:
         super().__init__()
-        self.opt = opt
+        self.checkpoint_dir = Path(checkpoint_dir)  # the run's folder: checkpoints/<name>
 
-    @property
-    def checkpoint_dir(self) -> Path:
-        return Path(self.opt.checkpoints_dir) / self.opt.name
+    @classmethod
+    def from_opt(cls, opt: argparse.Namespace) -> BaseModel:
+        """Build the model from parsed options: the one place a model reads its flags."""
+        raise NotImplementedError
 
     def network_file(self, which: str, label: str, checkpoint_dir: Path | None = None) -> Path:
         return (checkpoint_dir or self.checkpoint_dir) / f"{which}_net_{label}.pth"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 from itertools import islice
+from pathlib import Path
 from typing import Any, Iterable
 
 import torch
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 
 from models.base_model import BaseModel
 from models.networks import MultiscaleDiscriminator, SEANGenerator, SEANNorm
+from shape_editor.eval_mode import eval_mode
 from shape_editor.masks import labels_to_onehot
 
 logger = logging.getLogger(__name__)
@@ -83,17 +85,26 @@ class SEANModel(BaseModel):
                                      "reconstruction) and keep the original mask elsewhere")
         return parser
 
-    def __init__(self, opt: argparse.Namespace) -> None:
-        super().__init__(opt)
-        self.netG = SEANGenerator(opt.label_nc, opt.ngf, opt.crop_size, opt.style_dim,
-                                  encoder_ngf=opt.encoder_ngf, spade_hidden=opt.spade_hidden)
+    def __init__(self, generator: SEANGenerator, checkpoint_dir: str | Path, dataset_mode: str,
+                 discriminator: MultiscaleDiscriminator | None = None) -> None:
+        """Args: the generator; the run folder; the dataset mode (named in errors); D when training."""
+        super().__init__(checkpoint_dir)
+        self.label_nc = generator.label_nc
+        self.dataset_mode = dataset_mode
+        self.netG = generator
         freeze_unused_blending(self.netG)
         self.network_names = {"G": "netG"}
-        if opt.isTrain:
-            if opt.D_steps_per_G < 1:
-                raise ValueError(f"--D_steps_per_G must be >= 1, got {opt.D_steps_per_G}")
-            self.netD = MultiscaleDiscriminator(opt.label_nc + 3, opt.ndf, opt.n_layers_D, opt.num_D)
+        if discriminator is not None:
+            self.netD = discriminator
             self.network_names["D"] = "netD"
+
+    @classmethod
+    def from_opt(cls, opt: argparse.Namespace) -> SEANModel:
+        generator = SEANGenerator(opt.label_nc, opt.ngf, opt.crop_size, opt.style_dim,
+                                  encoder_ngf=opt.encoder_ngf, spade_hidden=opt.spade_hidden)
+        discriminator = MultiscaleDiscriminator(opt.label_nc + 3, opt.ndf, opt.n_layers_D, opt.num_D) \
+            if opt.isTrain else None
+        return cls(generator, Path(opt.checkpoints_dir) / opt.name, opt.dataset_mode, discriminator)
 
     # --- inputs --------------------------------------------------------------------------------------
     def inputs(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
@@ -103,14 +114,14 @@ class SEANModel(BaseModel):
             ValueError: the batch has no photos (a masks-only dataset).
         """
         if "image" not in batch:
-            raise ValueError(masks_only_message(self.opt))
-        masks = labels_to_onehot(batch["label"].to(self.device, non_blocking=True), self.opt.label_nc)
+            raise ValueError(masks_only_message(self.dataset_mode))
+        masks = labels_to_onehot(batch["label"].to(self.device, non_blocking=True), self.label_nc)
         return masks, batch["image"].to(self.device, non_blocking=True)
 
     def setup(self, train_set: Any, is_main: bool = True) -> None:
         """Fail before the first step when the training data has no photos to learn from."""
         if len(train_set) and "image" not in train_set[0]:
-            raise ValueError(masks_only_message(self.opt))
+            raise ValueError(masks_only_message(self.dataset_mode))
 
     # --- inference -----------------------------------------------------------------------------------
     def discriminator_input(self, masks: Tensor, image: Tensor) -> Tensor:
@@ -120,11 +131,8 @@ class SEANModel(BaseModel):
     @torch.no_grad()
     def reconstruct(self, masks: Tensor, image: Tensor) -> Tensor:
         """Photos [B, 3, H, W] re-synthesised from their masks [B, C, H, W] and their own styles (eval mode)."""
-        was_training = self.training
-        self.eval()
-        fake = PhotoReconstructor(self.netG)(masks, image)
-        self.train(was_training)
-        return fake
+        with eval_mode(self):
+            return PhotoReconstructor(self.netG)(masks, image)
 
     def visuals(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Mask, real photo and the photo synthesised from them, for the training page (SPADE's names)."""
@@ -156,13 +164,13 @@ def freeze_unused_blending(generator: SEANGenerator) -> None:
             module.blending_beta.requires_grad_(False)
 
 
-def masks_only_message(opt: argparse.Namespace) -> str:
+def masks_only_message(dataset_mode: str) -> str:
     """The error for data without photos, naming how to get them for each dataset mode."""
     hints = {
         "synthetic": "drop --no_synthetic_images",
         "celebamaskhq": "add <dataroot>/<phase>/images/ (or CelebA-HQ-img/ next to the raw mask folder)",
         "custom": "pass --image_dir with photos paired to the labels by file stem",
     }
-    hint = hints.get(opt.dataset_mode, "use a dataset that has photos")
-    return (f"--model sean needs photos, but dataset mode {opt.dataset_mode!r} gives masks only "
+    hint = hints.get(dataset_mode, "use a dataset that has photos")
+    return (f"--model sean needs photos, but dataset mode {dataset_mode!r} gives masks only "
             f"(SEAN takes its style codes from the real photo): {hint}")

@@ -1,7 +1,8 @@
 """`--model shapevae`: the SPADE-style adapter around `shape_editor.ShapeVAE`.
 
-This is the one place where command-line options become constructor arguments; nothing below it
-sees `opt`. It also owns the class weights of the paper's Eq. 1, computed once from the training set.
+This is the one place where command-line options and `ShapeVAEConfig` meet, both ways (`config_from_opt`,
+`opt_from_config`); nothing below it sees `opt`. It also owns the class weights of the paper's Eq. 1,
+computed once from the training set.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import argparse
 import json
 import logging
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,14 +18,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from data.labels import LABEL_NAMES
 from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.config import BG_MODES
+from shape_editor.eval_mode import eval_mode
+from shape_editor.fileio import atomic_write_text
+from shape_editor.labels import LABEL_NAMES
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
-from util.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,18 @@ def config_from_opt(opt: argparse.Namespace) -> ShapeVAEConfig:
         lstm_layers=opt.lstm_layers, bidirectional=not opt.no_bidir, ngf=opt.ngf,
         weighted_ce=not opt.no_weighted_ce, lambda_kl=opt.lambda_kl, bg_mode=opt.bg_mode,
     )
+
+
+def opt_from_config(config: ShapeVAEConfig) -> dict[str, Any]:
+    """The `--model shapevae` flags that rebuild `config` (the inverse of `config_from_opt`), as opt.json holds them."""
+    return {
+        "model": "shapevae", "label_nc": config.label_nc, "crop_size": config.crop_size,
+        "load_size": config.crop_size, "enc_size": config.enc_size,
+        "enc_widths": ",".join(str(w) for w in config.enc_widths), "latent_dim": config.latent_dim,
+        "lstm_layers": config.lstm_layers, "no_lstm": not config.use_lstm, "no_bidir": not config.bidirectional,
+        "ngf": config.ngf, "no_weighted_ce": not config.weighted_ce, "lambda_kl": config.lambda_kl,
+        "bg_mode": config.bg_mode,
+    }
 
 
 class ShapeVAEModel(BaseModel):
@@ -70,11 +85,17 @@ class ShapeVAEModel(BaseModel):
             parser.set_defaults(lr=0.0001, beta1=0.9, beta2=0.999)
         return parser
 
-    def __init__(self, opt: argparse.Namespace) -> None:
-        super().__init__(opt)
-        self.config = config_from_opt(opt)
-        self.vae = ShapeVAE(self.config)
-        self.register_buffer("class_weights", torch.ones(opt.label_nc))
+    def __init__(self, config: ShapeVAEConfig, checkpoint_dir: str | Path, workers: int = 0) -> None:
+        """Args: the network's config; the run folder (class weights are stored there); data-loading workers."""
+        super().__init__(checkpoint_dir)
+        self.config = config
+        self.workers = workers
+        self.vae = ShapeVAE(config)
+        self.register_buffer("class_weights", torch.ones(config.label_nc))
+
+    @classmethod
+    def from_opt(cls, opt: argparse.Namespace) -> ShapeVAEModel:
+        return cls(config_from_opt(opt), Path(opt.checkpoints_dir) / opt.name, workers=opt.nThreads)
 
     # --- training ------------------------------------------------------------------------------------
     def setup(self, train_set: Dataset, is_main: bool = True) -> None:
@@ -82,12 +103,13 @@ class ShapeVAEModel(BaseModel):
         if not self.config.weighted_ce:
             return
         path = self.checkpoint_dir / "class_weights.json"
-        if path.is_file() and json.loads(path.read_text()).get("label_nc") == self.opt.label_nc:
+        label_nc = self.config.label_nc
+        if path.is_file() and json.loads(path.read_text()).get("label_nc") == label_nc:
             shares = torch.tensor(json.loads(path.read_text())["shares"])
         else:
-            shares = class_shares(train_set, self.opt.label_nc, self.opt.nThreads)
+            shares = class_shares(train_set, label_nc, self.workers)
             if is_main:
-                record = {"label_nc": self.opt.label_nc, "shares": shares.tolist(),
+                record = {"label_nc": label_nc, "shares": shares.tolist(),
                           "weights": class_weights_from_shares(shares).tolist(), "samples": len(train_set)}
                 atomic_write_text(path, json.dumps(record, indent=2))
         self.class_weights.copy_(class_weights_from_shares(shares))
@@ -103,32 +125,29 @@ class ShapeVAEModel(BaseModel):
     @torch.no_grad()
     def visuals(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Input mask, its reconstruction, and the reconstruction with one random part drawn from noise."""
-        was_training = self.training
-        self.eval()
         labels = batch["label"][:1].to(self.device)
-        mu, _ = self.vae.encode(labels)
-        generator = torch.Generator().manual_seed(int(labels.sum()))
-        part = int(torch.randint(mu.shape[1], (1,), generator=generator))
-        edited = mu.clone()
-        edited[:, part] = torch.randn(mu.shape[-1], generator=generator).to(mu)
-        self.train(was_training)
-        return {
-            "input_mask": labels,
-            "reconstruction": logits_to_labels(self.vae.decode(mu)).unsqueeze(1),
-            f"generated_{LABEL_NAMES[part + 1]}": logits_to_labels(self.vae.decode(edited)).unsqueeze(1),
-        }
+        with eval_mode(self):
+            mu, _ = self.vae.encode(labels)
+            generator = torch.Generator().manual_seed(int(labels.sum()))
+            part = int(torch.randint(mu.shape[1], (1,), generator=generator))
+            edited = mu.clone()
+            edited[:, part] = torch.randn(mu.shape[-1], generator=generator).to(mu)
+            return {
+                "input_mask": labels,
+                "reconstruction": logits_to_labels(self.vae.decode(mu)).unsqueeze(1),
+                f"generated_{LABEL_NAMES[part + 1]}": logits_to_labels(self.vae.decode(edited)).unsqueeze(1),
+            }
 
     @torch.no_grad()
     def evaluate(self, loader: DataLoader) -> dict[str, float]:
         """Reconstruction mIoU and pixel accuracy (in %) over a held-out loader, from mu."""
-        was_training = self.training
-        self.eval()
-        conf = torch.zeros(self.opt.label_nc, self.opt.label_nc, dtype=torch.int64, device=self.device)
-        for batch in tqdm(loader, desc="held-out evaluation", leave=False):
-            labels = batch["label"].to(self.device)
-            logits = self.vae.reconstruct(labels)
-            conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), self.opt.label_nc)
-        self.train(was_training)
+        label_nc = self.config.label_nc
+        conf = torch.zeros(label_nc, label_nc, dtype=torch.int64, device=self.device)
+        with eval_mode(self):
+            for batch in tqdm(loader, desc="held-out evaluation", leave=False):
+                labels = batch["label"].to(self.device)
+                logits = self.vae.reconstruct(labels)
+                conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), label_nc)
         return {"mIoU": 100 * float(mean_iou(conf)), "accuracy": 100 * float(pixel_accuracy(conf))}
 
     def network_payload(self, label: str, step: int) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from typing import Sequence
 import data
 import models
 from data.validation import AUTO_LIMIT, CHECK_MODES
+from shape_editor.fileio import safe_child
 from util.checkpoint import check_options_match
-from util.paths import safe_child
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class BaseOptions:
 
     def save_options(self, opt: argparse.Namespace) -> None:
         """Write opt.txt (human-readable) and opt.json (machine-readable) into the checkpoint folder."""
-        from util.fileio import atomic_write_text
+        from shape_editor.fileio import atomic_write_text
 
         if not is_main_process():
             return

@@ -17,7 +17,7 @@ class TestOptions(BaseOptions):
         parser.add_argument("--results_dir", type=str, default="./results", help="results are saved here")
         parser.add_argument("--which_epoch", type=str, default="latest", help="which checkpoint to load")
         parser.add_argument("--how_many", type=int, default=sys.maxsize, help="how many test inputs to run")
-        # shape edits (DESIGN.md section 6)
+        # shape edits (docs/ARCHITECTURE.md, "Edits")
         parser.add_argument("--edit_part", type=str, default=None,
                             help="part(s) to edit by name or id, e.g. nose | nose,mouth | 2 | all")
         parser.add_argument("--edit_mode", type=str, default="generate", choices=EDIT_MODES, help="how to edit the part")

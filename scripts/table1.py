@@ -24,7 +24,7 @@ import data
 import test as test_script
 import train
 from options.train_options import TrainOptions
-from util.fileio import atomic_write_text
+from shape_editor.fileio import atomic_write_text
 
 logger = logging.getLogger("table1")
 

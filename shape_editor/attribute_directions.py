@@ -24,9 +24,10 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from shape_editor.attributes import attribute_names, measure_attributes
+from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint
 from shape_editor.editor import EditOutput, MaskEditor, part_indices
+from shape_editor.eval_mode import eval_mode
 from shape_editor.shape_vae import ShapeVAE
-from util.checkpoint import atomic_torch_save, load_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class AttributeDirections(NamedTuple):
     r2: Tensor  # [K] share of the attribute's variance the linear fit explains (fitting set)
     samples: Tensor  # [K] masks with the part present, used for the fit
 
-    def index(self, part: int, name: str) -> int:
+    def row(self, part: int, name: str) -> int:
         """Row of (part, name), or ValueError listing what was fitted."""
         if (part, name) not in self.keys:
             raise ValueError(f"no direction fitted for part {part} attribute {name!r}; fitted: {self.keys}")
@@ -53,11 +54,11 @@ class AttributeDirections(NamedTuple):
 
     def step(self, part: int, name: str) -> Tensor:
         """[D] code displacement for +1 standard deviation of attribute `name` of `part`."""
-        return self.steps[self.index(part, name)]
+        return self.steps[self.row(part, name)]
 
     def std(self, part: int, name: str) -> float:
         """The attribute's standard deviation over the fitting set: the unit of edit strengths."""
-        return float(self.stds[self.index(part, name)])
+        return float(self.stds[self.row(part, name)])
 
     def merged(self, other: AttributeDirections) -> AttributeDirections:
         """These directions plus `other`'s; a key fitted in both takes `other`'s row."""
@@ -158,17 +159,16 @@ def encode_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_sa
     Returns:
         (mu [N, P, D] on the CPU, {(part, name): [N] float64}).
     """
-    count = len(dataset) if max_samples is None else min(len(dataset), max_samples)
+    total = len(dataset)  # type: ignore[arg-type]  # map-style datasets have a length; Dataset does not declare it
+    count = total if max_samples is None else min(total, max_samples)
     loader = DataLoader(Subset(dataset, range(count)), batch_size=batch_size, num_workers=num_workers)
     device = next(vae.parameters()).device
-    was_training = vae.training
-    vae.eval()
     mus, measured = [], []
-    for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
-        labels = batch["label"].to(device)
-        mus.append(vae.encode(labels)[0].cpu())  # integer ids: the VAE one-hots them at its encoder size
-        measured.append(measure_attributes(labels, parts))
-    vae.train(was_training)
+    with eval_mode(vae):
+        for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
+            labels = batch["label"].to(device)
+            mus.append(vae.encode(labels)[0].cpu())  # integer ids: the VAE one-hots them at its encoder size
+            measured.append(measure_attributes(labels, parts))
     if not mus:
         raise ValueError("no masks to fit attribute directions on: the dataset is empty")
     attributes = {key: torch.cat([m[key] for m in measured]).cpu() for key in measured[0]}

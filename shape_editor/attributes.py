@@ -31,8 +31,8 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import Tensor
 
-from data.labels import NUM_CLASSES, part_id
 from shape_editor.edit_metrics import edit_locality
+from shape_editor.labels import NUM_CLASSES, part_id
 
 SHAPE_ATTRIBUTES: tuple[str, ...] = ("area", "height", "width", "elongation", "centroid_x", "centroid_y")
 HAIR_ATTRIBUTES: tuple[str, ...] = ("above_brows", "below_ears")
@@ -44,7 +44,7 @@ EARS = (part_id("l_ear"), part_id("r_ear"))
 class Moments(NamedTuple):
     """First and second moments of regions, in image-size units ([...] float64 each)."""
 
-    count: Tensor  # pixels in the region
+    pixels: Tensor  # pixels in the region
     cy: Tensor  # mean y of the pixel centres (NaN for an empty region)
     cx: Tensor
     height: Tensor  # sqrt(12 Var(y) + 1/H^2): side of the rectangle with the same moments
@@ -116,8 +116,8 @@ def hair_coverages(labels: Tensor) -> dict[str, Tensor]:
     below = _band_coverage(hair, ys[None] > ear_bottom[:, None])
     nan = torch.full_like(above, float("nan"))
     return {
-        "above_brows": torch.where(refs.count[:, 0] > 0, above, nan),
-        "below_ears": torch.where(refs.count[:, 1] > 0, below, nan),
+        "above_brows": torch.where(refs.pixels[:, 0] > 0, above, nan),
+        "below_ears": torch.where(refs.pixels[:, 1] > 0, below, nan),
     }
 
 
@@ -137,13 +137,13 @@ def measure_attributes(labels: Tensor, parts: Sequence[int]) -> dict[tuple[int, 
     ids = torch.tensor(list(names), device=labels.device)
     m = region_moments(labels[:, None] == ids[None, :, None, None])  # fields (B, Q)
     values = {
-        "area": m.count / (H * W), "height": m.height, "width": m.width, "elongation": m.height / m.width,
+        "area": m.pixels / (H * W), "height": m.height, "width": m.width, "elongation": m.height / m.width,
         "centroid_x": m.cx, "centroid_y": m.cy,
     }
-    absent = m.count == 0  # (B, Q)
+    absent = m.pixels == 0  # (B, Q)
     if HAIR in names:
         coverages = hair_coverages(labels)
-        values.update({k: v[:, None].expand_as(m.count) for k, v in coverages.items()})
+        values.update({k: v[:, None].expand_as(m.pixels) for k, v in coverages.items()})
     return {
         (part, name): values[name][:, q].masked_fill(absent[:, q], float("nan"))
         for q, part in enumerate(names) for name in names[part]

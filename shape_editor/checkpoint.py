@@ -6,9 +6,9 @@ from typing import Any, Mapping
 
 import torch
 
+from shape_editor.checkpoint_io import load_checkpoint, load_state_dict_checked
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.shape_vae import ShapeVAE
-from util.checkpoint import load_checkpoint, load_state_dict_checked
 
 
 def load_shape_vae(checkpoint_path: str | Path, device: str | torch.device = "cpu",

@@ -13,7 +13,7 @@ BG_MODES = ("learned", "heuristic")
 
 @dataclass(frozen=True)
 class ShapeVAEConfig:
-    """Sizes and ablation switches of the shape VAE (defaults: the paper's full model, DESIGN.md section 5)."""
+    """Sizes and ablation switches of the shape VAE (defaults: the paper's full model, docs/ARCHITECTURE.md)."""
 
     label_nc: int = 19  # classes C, background (id 0) included; P = C - 1 parts are encoded
     crop_size: int = 256  # side of the input/output masks; must be sqrt(latent_dim) * 2**k

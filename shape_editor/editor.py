@@ -1,4 +1,4 @@
-"""Part edits on a trained shape VAE (DESIGN.md section 6), usable from Python without any options object.
+"""Part edits on a trained shape VAE (docs/ARCHITECTURE.md, "Edits"), usable from Python without any options object.
 
 Every edit works on the *unmixed* part codes (the posterior means mu, [B, P, D]); `ShapeVAE.decode`
 then applies the LSTM mixing and the conv decoder, so the neighbours of an edited part can adapt.
@@ -191,16 +191,16 @@ class MaskEditor:
         """Run the edit named `mode` (one of EDIT_MODES) with the arguments that mode uses."""
         if mode not in EDIT_MODES:
             raise ValueError(f"edit mode {mode!r} is invalid; choose one of {EDIT_MODES}")
-        if mode in ("interpolate", "swap") and target_labels is None:
-            raise ValueError(f"edit mode {mode!r} needs target_labels")
+        if mode in ("interpolate", "swap"):
+            if target_labels is None:
+                raise ValueError(f"edit mode {mode!r} needs target_labels")
+            if mode == "interpolate":
+                return self.interpolate(labels, target_labels, parts, n_steps)
+            return self.swap(labels, target_labels, parts)
         if mode == "reconstruct":
             return self.reconstruct(labels)
         if mode == "generate":
             return self.generate(labels, parts, n_samples, generator)
         if mode == "perturb":
             return self.perturb(labels, parts, strength, n_samples, generator)
-        if mode == "interpolate":
-            return self.interpolate(labels, target_labels, parts, n_steps)
-        if mode == "swap":
-            return self.swap(labels, target_labels, parts)
         return self.sample(labels.shape[0], n_samples, generator)

@@ -9,33 +9,23 @@ other module names: a shared part MLP `encs` (input: each of the 18 part channel
 `ShapeVAEConfig(bg_mode="heuristic")` selects.
 
 One difference remains: the official `decode` starts the LSTM from a *random* state drawn at every
-call, ours from zeros (deterministic edits, DESIGN.md section 5), so the official code's own outputs
+call, ours from zeros (deterministic edits, docs/ARCHITECTURE.md), so the official code's own outputs
 vary slightly from run to run while ours do not.
 
-Command line (writes `checkpoints/<name>/latest_net_G.pth` and `opt.json`, so `python test.py --name <name>`
-runs the official weights):
-    python -m shape_editor.official_weights --input semvae_official.pth --name semvae_official
+`python -m scripts.convert_official` turns an official file into a run folder that `python test.py` reads.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import re
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import torch
 from torch import Tensor
 
+from shape_editor.checkpoint_io import load_checkpoint, load_state_dict_checked
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.shape_vae import ShapeVAE
-from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
-from util.fileio import atomic_write_text
-from util.paths import safe_child
-
-logger = logging.getLogger(__name__)
 
 # (official prefix, our prefix); "{i}" stands for a block index. Every key of either network matches one rule.
 KEY_RULES: tuple[tuple[str, str], ...] = (
@@ -127,44 +117,3 @@ def load_official_checkpoint(path: str | Path, device: str | torch.device = "cpu
     vae = ShapeVAE(official_config(official))
     load_state_dict_checked(vae, state, path)
     return vae.to(device).eval()
-
-
-def run_options(config: ShapeVAEConfig) -> dict[str, Any]:
-    """The `--model shapevae` flags that rebuild `config`, as `python test.py` reads them from opt.json."""
-    return {
-        "model": "shapevae", "label_nc": config.label_nc, "crop_size": config.crop_size,
-        "load_size": config.crop_size, "enc_size": config.enc_size,
-        "enc_widths": ",".join(str(w) for w in config.enc_widths), "latent_dim": config.latent_dim,
-        "lstm_layers": config.lstm_layers, "no_lstm": not config.use_lstm, "no_bidir": not config.bidirectional,
-        "ngf": config.ngf, "no_weighted_ce": not config.weighted_ce, "lambda_kl": config.lambda_kl,
-        "bg_mode": config.bg_mode,
-    }
-
-
-def convert_official(input_path: str | Path, run_dir: str | Path) -> Path:
-    """Write `<run_dir>/latest_net_G.pth` ({"state_dict", "config", "step": 0}) and `<run_dir>/opt.json`.
-
-    The weights are loaded into a `ShapeVAE` first, so a file that does not fit is refused before anything is written.
-    """
-    vae = load_official_checkpoint(input_path)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    target = run_dir / "latest_net_G.pth"
-    atomic_torch_save({"state_dict": vae.state_dict(), "config": asdict(vae.config), "step": 0}, target)
-    atomic_write_text(run_dir / "opt.json", json.dumps(run_options(vae.config), indent=2, sort_keys=True))
-    logger.info("converted %s into %s", input_path, target)
-    return target
-
-
-def main(argv: Sequence[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description="Convert the paper's Semantic-VAE weights into a ShapeVAE run.")
-    parser.add_argument("--input", required=True, help="the official VAE checkpoint (e.g. latest_net_G.pth)")
-    parser.add_argument("--name", required=True, help="run name: writes <checkpoints_dir>/<name>/latest_net_G.pth")
-    parser.add_argument("--checkpoints_dir", default="./checkpoints", help="where runs are stored")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    return convert_official(args.input, safe_child(args.checkpoints_dir, args.name))
-
-
-if __name__ == "__main__":
-    main()

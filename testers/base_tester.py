@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from util.paths import safe_child
+from shape_editor.fileio import safe_child
 
 
 class BaseTester(ABC):

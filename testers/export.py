@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 from PIL import Image
 from torch import Tensor
 
-from util.fileio import atomic_output, atomic_write_text
+from shape_editor.fileio import atomic_output, atomic_write_text
 from util.image import safe_filename, save_label_png, tensor_to_image
 
 MANIFEST_COLUMNS = ("file", "source", "part", "mode", "sample", "alpha", "seed")

@@ -16,12 +16,16 @@ import data
 from shape_editor.attribute_directions import DIRECTIONS_FILE, attribute_edit, load_or_fit_directions
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.editor import EditOutput, MaskEditor
+from shape_editor.fileio import safe_child
 from testers.shapevae_tester import EditPlan, edit_plan
-from util.paths import safe_child
 
 
-def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
-    """Nearest-neighbour resize of ids [B, K, H, W] (any K, e.g. 1) to [B, K, *size]; a no-op at that size."""
+def resize_nearest_exact(labels: Tensor, size: tuple[int, int]) -> Tensor:
+    """Nearest-exact (pixel-centre) resize of ids [B, K, H, W] (any K, e.g. 1) to [B, K, *size], any aspect.
+
+    Unlike `shape_editor.masks.resize_labels` (square, `nearest`, what the encoder's one-hot sees), this maps
+    masks between the editor's and the generator's resolutions; a no-op at that size.
+    """
     if tuple(labels.shape[-2:]) == tuple(size):
         return labels
     return F.interpolate(labels.float(), size=size, mode="nearest-exact").to(labels.dtype)
@@ -77,16 +81,16 @@ class ShapePlugin:
 
         `logits` stay at the VAE's resolution; `targets` ([B, 1, H', W'] ids) are resized like the inputs.
         """
-        plan, small = self.plan, resize_labels(labels, self.size)
+        plan, small = self.plan, resize_nearest_exact(labels, self.size)
         if self.directions is not None:
             edit = attribute_edit(self.editor, small, self.directions, plan.parts[0], plan.attribute, plan.strengths)
         else:
-            small_targets = None if targets is None else resize_labels(targets, self.size)
+            small_targets = None if targets is None else resize_nearest_exact(targets, self.size)
             edit = self.editor.edit(plan.mode, small, plan.parts, target_labels=small_targets, n_samples=n_samples,
                                     n_steps=n_steps, strength=strength, generator=generator)
         size = tuple(labels.shape[-2:])
-        masks = resize_labels(edit.masks, size)
+        masks = resize_nearest_exact(edit.masks, size)
         if self.keep_unedited:
             moved = moved_part_pixels(self.editor.reconstruct(small).masks, edit.masks, plan.parts)
-            masks = torch.where(resize_labels(moved, size), masks, labels)
+            masks = torch.where(resize_nearest_exact(moved, size), masks, labels)
         return edit._replace(masks=masks)

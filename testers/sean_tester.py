@@ -25,16 +25,16 @@ from tqdm import tqdm
 
 import data
 import models
-from data.labels import LABEL_NAMES
 from models.sean_model import masks_only_message, reconstruction_metrics
 from shape_editor.editor import EditOutput
+from shape_editor.fileio import atomic_write_text
+from shape_editor.labels import LABEL_NAMES
 from shape_editor.masks import labels_to_onehot
 from testers.base_tester import BaseTester
 from testers.export import MaskExporter
 from testers.pipeline import ShapePlugin
 from testers.shapevae_tester import TARGET_MODES, caption, fixed_target, paired_targets
 from util.checkpoint import check_options_match
-from util.fileio import atomic_write_text
 from util.image import save_image, tensor_to_image
 from util.visualizer import Visual, save_results_page
 
@@ -78,7 +78,7 @@ class SEANTester(BaseTester):
             raise ValueError(f"nothing to test: the {opt.phase} split has {len(self.dataset)} samples, "
                              f"--how_many {opt.how_many}")
         if "image" not in self.dataset[0]:
-            raise ValueError(masks_only_message(opt))
+            raise ValueError(masks_only_message(opt.dataset_mode))
         self.plugin = ShapePlugin(opt, device) if opt.shape_name else None
         self.plan = None if self.plugin is None else self.plugin.plan
         self.target = fixed_target(opt, self.dataset) if self.plan and self.plan.mode in TARGET_MODES else None

@@ -24,7 +24,6 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 import data
-from data.labels import LABEL_NAMES, parse_parts
 from data.mask_io import read_label
 from data.transforms import PreprocessConfig, get_params, transform_label
 from shape_editor.attribute_directions import (
@@ -38,13 +37,13 @@ from shape_editor.edit_metrics import (
     edit_locality, edit_validity, interpolation_smoothness, metric_definitions, sample_diversity,
 )
 from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
+from shape_editor.fileio import atomic_write_text, safe_child
+from shape_editor.labels import LABEL_NAMES, parse_parts
 from shape_editor.metrics import confusion_matrix, per_class_iou, pixel_accuracy
 from shape_editor.official_weights import load_official_checkpoint
 from testers.base_tester import BaseTester
 from testers.export import MaskExporter
-from util.fileio import atomic_write_text
 from util.loss_plot import plot_bar_chart, plot_curves
-from util.paths import safe_child
 from util.visualizer import Visual, save_results_page
 
 logger = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 import os
 import socket
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -29,6 +30,7 @@ def train_one_rank(rank: int, port: int, argv: list[str], out_dir: str) -> None:
     cleanup_distributed()
 
 
+@pytest.mark.slow
 def test_two_process_gloo_run_trains_rank_consistent_weights(tmp_path):
     argv = [*TINY_SHAPEVAE, "--checkpoints_dir", str(tmp_path / "checkpoints"), "--name", "ddp",
             "--synthetic_size", "8", "--synthetic_test_size", "2", "--batchSize", "2", "--niter", "1",

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import train
+from shape_editor.checkpoint_io import load_checkpoint
 from trainers.shapevae_trainer import ShapeVAETrainer
-from util.checkpoint import load_checkpoint
 
 
 def run_args(tiny_shapevae_args, *extra):
@@ -22,7 +22,7 @@ def test_two_iterations_leave_checkpoint_log_and_page(tiny_shapevae_args, tmp_pa
         assert (run_dir / name).is_file(), name
     payload = load_checkpoint(run_dir / "latest_net_G.pth")
     assert payload["step"] == 2 and payload["config"]["crop_size"] == 32
-    assert len([l for l in (run_dir / "loss_log.txt").read_text().splitlines() if "CE:" in l]) == 2
+    assert len([line for line in (run_dir / "loss_log.txt").read_text().splitlines() if "CE:" in line]) == 2
     weights = json.loads((run_dir / "class_weights.json").read_text())
     assert abs(sum(weights["shares"]) - 1) < 1e-6
 

@@ -12,4 +12,6 @@ from util.registry import find_class
 
 
 def create_trainer(opt: argparse.Namespace, model: BaseModel, device: torch.device, dist_info: DistInfo) -> BaseTrainer:
-    return find_class("trainers", "trainer", opt.model, BaseTrainer)(opt, model, device, dist_info)
+    """The `opt.model` trainer; the options end here (it gets its `config_class.from_opt(opt)`)."""
+    cls = find_class("trainers", "trainer", opt.model, BaseTrainer)
+    return cls(cls.config_class.from_opt(opt), model, device, dist_info)

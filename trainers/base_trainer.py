@@ -5,7 +5,6 @@ resumed run needs to continue exactly where it stopped lives in one atomic `late
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 from abc import ABC, abstractmethod
@@ -19,7 +18,8 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.base_model import BaseModel
-from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from trainers.trainer_config import TrainerConfig
 from util.distributed import DistInfo
 from util.seed import rng_state, set_rng_state
 
@@ -40,7 +40,7 @@ class NonFiniteLossError(RuntimeError):
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete the `.<name>.<random>.tmp` files of atomic writes (`util.fileio`) in `folder` and below.
+    """Delete the `.<name>.<random>.tmp` files of atomic writes (`shape_editor.fileio`) in `folder` and below.
 
     Only safe when nothing else is writing there, e.g. when a run resumes.
     """
@@ -73,14 +73,27 @@ def configure_device(device: torch.device, amp: str) -> None:
 
 
 class BaseTrainer(ABC):
-    def __init__(self, opt: argparse.Namespace, model: BaseModel, device: torch.device, dist_info: DistInfo) -> None:
-        self.opt, self.device, self.dist_info = opt, device, dist_info
+    """Owns the optimisation of a model: subclasses build the optimisers and define one step.
+
+    Args:
+        config: an instance of the class's `config_class` (`TrainerConfig.from_opt` builds it from flags).
+        model: the model to train; moved to `device`.
+        device: where the model trains.
+        dist_info: rank and world size (world size 1 without torchrun).
+    """
+
+    config_class: type[TrainerConfig] = TrainerConfig
+
+    def __init__(self, config: TrainerConfig, model: BaseModel, device: torch.device, dist_info: DistInfo) -> None:
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config, self.device, self.dist_info = config, device, dist_info
         self.model = model.to(device)
-        configure_device(device, opt.amp)
-        if opt.compile:
+        configure_device(device, config.amp)
+        if config.compile:
             self.compile_networks()
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
-        decay = linear_decay(opt.niter, opt.niter_decay)
+        decay = linear_decay(config.niter, config.niter_decay)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(o, decay) for name, o in self.optimizers.items()}
         self.progress = Progress()
         self.bad_steps: dict[str, int] = {}  # optimiser name -> skipped steps in a row
@@ -108,7 +121,7 @@ class BaseTrainer(ABC):
         return DistributedDataParallel(module, device_ids=device_ids)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.opt.amp == "bf16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16")
 
     def optimize(self, name: str, losses: dict[str, Tensor], parameters: Iterable[nn.Parameter]) -> dict[str, float]:
         """Sum the named losses and take a step; skip it (logged) when the sum is not finite.
@@ -124,8 +137,8 @@ class BaseTrainer(ABC):
             return values
         optimizer.zero_grad(set_to_none=True)
         total.backward()
-        if self.opt.grad_clip > 0:
-            norm = torch.nn.utils.clip_grad_norm_(list(parameters), self.opt.grad_clip)
+        if self.config.grad_clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(list(parameters), self.config.grad_clip)
             if not self.all_finite(norm):
                 optimizer.zero_grad(set_to_none=True)
                 self.skip_step(name, {**values, "grad_norm": float(norm)})
@@ -147,7 +160,7 @@ class BaseTrainer(ABC):
         step = self.progress.total_steps + 1  # the step being taken, as loss_log.txt numbers it
         shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         logger.warning("non-finite loss at step %d (%s); step %s skipped (%d in a row)", step, shown, name, count)
-        if count >= self.opt.max_bad_steps:
+        if count >= self.config.max_bad_steps:
             raise NonFiniteLossError(
                 f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: {shown}); "
                 f"lower --lr, set --grad_clip, or check the data")
@@ -201,7 +214,7 @@ class BaseTrainer(ABC):
 
     @property
     def total_epochs(self) -> int:
-        return self.opt.niter + self.opt.niter_decay
+        return self.config.niter + self.config.niter_decay
 
     def finished(self) -> bool:
         return self.progress.epoch > self.total_epochs

@@ -8,6 +8,7 @@ every `--D_steps_per_G` iterations; the discriminator every iteration.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -16,6 +17,7 @@ from torch import Tensor, nn
 from models.networks import build_vgg_loss, feature_matching_loss, hinge_loss_d, hinge_loss_g
 from models.sean_model import PhotoReconstructor
 from trainers.base_trainer import BaseTrainer
+from trainers.trainer_config import TrainerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -29,24 +31,42 @@ def split_halves(outputs: list[list[Tensor]]) -> tuple[list[list[Tensor]], list[
     return fake, real
 
 
+@dataclass(frozen=True, kw_only=True)
+class SEANTrainerConfig(TrainerConfig):
+    """SEAN's own training flags (added by `SEANModel.modify_commandline_options`)."""
+
+    no_TTUR: bool
+    D_steps_per_G: int
+    lambda_feat: float
+    lambda_vgg: float
+    vgg_weights: str | None
+
+    def __post_init__(self) -> None:
+        if self.D_steps_per_G < 1:
+            raise ValueError(f"--D_steps_per_G must be >= 1, got {self.D_steps_per_G}")
+
+
 class SEANTrainer(BaseTrainer):
+    config_class = SEANTrainerConfig
+    config: SEANTrainerConfig
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.dist_info.world_size > 1 and self.device.type == "cuda":  # SyncBatchNorm has no CPU kernel
             nn.SyncBatchNorm.convert_sync_batchnorm(self.model.netG)  # in place: the children are swapped
         self.G = self.wrap(PhotoReconstructor(self.model.netG))
         self.D = self.wrap(self.model.netD)
-        self.vgg = build_vgg_loss(self.opt.vgg_weights) if self.opt.lambda_vgg > 0 else None
+        self.vgg = build_vgg_loss(self.config.vgg_weights) if self.config.lambda_vgg > 0 else None
         if self.vgg is not None:
             self.vgg.to(self.device)
         self.last_g_losses: dict[str, float] = {}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        opt = self.opt
-        if opt.no_TTUR:
-            lr_g, lr_d, betas = opt.lr, opt.lr, (opt.beta1, opt.beta2)
+        cfg = self.config
+        if cfg.no_TTUR:
+            lr_g, lr_d, betas = cfg.lr, cfg.lr, (cfg.beta1, cfg.beta2)
         else:
-            lr_g, lr_d, betas = opt.lr / 2, opt.lr * 2, TTUR_BETAS
+            lr_g, lr_d, betas = cfg.lr / 2, cfg.lr * 2, TTUR_BETAS
         return {
             "G": torch.optim.Adam(self.model.netG.parameters(), lr=lr_g, betas=betas),
             "D": torch.optim.Adam(self.model.netD.parameters(), lr=lr_d, betas=betas),
@@ -62,10 +82,10 @@ class SEANTrainer(BaseTrainer):
         fake = self.G(masks, real)
         pred_fake, pred_real = self.discriminate(masks, fake, real)
         losses = {"GAN": hinge_loss_g(pred_fake)}
-        if self.opt.lambda_feat > 0:
-            losses["GAN_Feat"] = feature_matching_loss(pred_real, pred_fake, self.opt.lambda_feat)
+        if self.config.lambda_feat > 0:
+            losses["GAN_Feat"] = feature_matching_loss(pred_real, pred_fake, self.config.lambda_feat)
         if self.vgg is not None:
-            losses["VGG"] = self.opt.lambda_vgg * self.vgg(fake, real)
+            losses["VGG"] = self.config.lambda_vgg * self.vgg(fake, real)
         return losses
 
     def discriminator_losses(self, masks: Tensor, real: Tensor) -> dict[str, Tensor]:
@@ -77,7 +97,7 @@ class SEANTrainer(BaseTrainer):
 
     def run_step(self, batch: dict[str, Any]) -> dict[str, float]:
         masks, real = self.model.inputs(batch)
-        if self.progress.total_steps % self.opt.D_steps_per_G == 0:
+        if self.progress.total_steps % self.config.D_steps_per_G == 0:
             with self.autocast():
                 g_losses = self.generator_losses(masks, real)
             self.last_g_losses = self.optimize("G", g_losses, self.model.netG.parameters())

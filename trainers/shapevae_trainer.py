@@ -14,10 +14,10 @@ class ShapeVAETrainer(BaseTrainer):
         self.net = self.wrap(self.model)
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        opt = self.opt
+        cfg = self.config
         # The fused kernel updates all 25 M weights in one pass instead of a dozen foreach passes.
         fused = self.device.type in ("cpu", "cuda")
-        return {"G": torch.optim.Adam(self.model.vae.parameters(), lr=opt.lr, betas=(opt.beta1, opt.beta2), fused=fused)}
+        return {"G": torch.optim.Adam(self.model.vae.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused)}
 
     def run_step(self, batch: dict[str, Any]) -> dict[str, float]:
         with self.autocast():

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import dominate
 from dominate import tags
 
-from util.fileio import atomic_write_text
+from shape_editor.fileio import atomic_write_text
 
 
 def url_for(path: str | PurePath) -> str:

@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 from torch import Tensor
 
-from data.labels import colorize
-from util.fileio import atomic_output
+from shape_editor.fileio import atomic_output
+from shape_editor.labels import colorize
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 

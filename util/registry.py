@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def available(package: str, kind: str) -> list[str]:
     """Names for which `<package>/<name>_<kind>.py` exists (the base class file excluded)."""
-    folder = Path(importlib.import_module(package).__file__).parent
+    folder = Path(str(importlib.import_module(package).__file__)).parent
     return sorted(p.name[: -len(f"_{kind}.py")] for p in folder.glob(f"*_{kind}.py") if p.name != f"base_{kind}.py")
 
 
-def find_class(package: str, kind: str, name: str, base: type, flag: str = "model") -> type:
+def find_class(package: str, kind: str, name: str, base: type[T], flag: str = "model") -> type[T]:
     """Import `<package>.<name>_<kind>` and return its subclass of `base` named `<name><kind>` (any case).
 
     Raises:

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from shape_editor.fileio import atomic_write_text
 from util.html import HTML
-from util.fileio import atomic_write_text
 from util.image import atomic_output, safe_filename, save_image, to_visual, unique_stems
 from util.loss_plot import plot_curves, plot_loss_curves
 

@@ -54,10 +54,7 @@ class SEANResBlock(nn.Module):
         self, x: Tensor, masks: Tensor, style_codes: Tensor | None, generator: torch.Generator | None = None
     ) -> Tensor:
         """x: [B, fin, H, W]; masks: [B, C, H', W']; style_codes: [B, C, style_dim] -> [B, fout, H, W]."""
-        if self.learned_shortcut:
-            x_s = self.conv_s(self.ace_s(x, masks, style_codes, generator))
-        else:
-            x_s = x
+        x_s = self.conv_s(self.ace_s(x, masks, style_codes, generator)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.ace_0(x, masks, style_codes, generator), 0.2))
         dx = self.conv_1(F.leaky_relu(self.ace_1(dx, masks, style_codes, generator), 0.2))
         return x_s + dx

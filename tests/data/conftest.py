@@ -1,8 +1,7 @@
-"""Fixtures for the dataset tests: an options namespace without options/, and PNG writers."""
+"""Fixtures for the dataset tests: options parsed by the real parser at test sizes, and PNG writers."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -10,25 +9,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import data
+from options.test_options import TestOptions
+from options.train_options import TrainOptions
 
-# The base flags of SPADE-style options, at test-sized values.
-BASE_OPTIONS: dict[str, Any] = dict(
-    dataroot=None, dataset_mode=None, phase="train", label_nc=19, load_size=32, crop_size=32,
-    preprocess_mode="resize_and_crop", no_flip=False, max_dataset_size=sys.maxsize, aspect_ratio=1.0,
-    seed=0, batchSize=2, nThreads=0, serial_batches=False, isTrain=True,
-)
+# Test-sized values of base flags; `check_dataset` off so that bad files surface when they are loaded.
+TEST_FLAGS: dict[str, Any] = dict(phase="train", load_size=32, crop_size=32, nThreads=0, check_dataset="off")
 
 
-def build_opt(dataset_mode: str, **overrides: Any) -> argparse.Namespace:
-    """Base options + the dataset's own flags (through its option setter) + overrides."""
-    is_train = overrides.get("isTrain", True)
-    parser = data.get_option_setter(dataset_mode)(argparse.ArgumentParser(), is_train)
-    values = {**BASE_OPTIONS, **vars(parser.parse_args([])), "dataset_mode": dataset_mode}
-    unknown = set(overrides) - set(values)
-    if unknown:
-        raise KeyError(f"not an option of {dataset_mode}: {sorted(unknown)}")
-    return argparse.Namespace(**{**values, **overrides})
+def build_opt(dataset_mode: str = "synthetic", isTrain: bool = True, **flags: Any) -> argparse.Namespace:
+    """Options as `train.py` (or `test.py` with `isTrain=False`) parses `--dataset_mode X --flag value ...`."""
+    argv = ["--dataset_mode", dataset_mode] + ([] if isTrain else ["--no_opt_file"])
+    for key, value in {**TEST_FLAGS, **flags}.items():
+        if value is True:
+            argv.append(f"--{key}")
+        elif value is not False and value is not None:
+            argv += [f"--{key}", str(value)]
+    options = TrainOptions() if isTrain else TestOptions()
+    return options.parse(argv, save=False)
 
 
 @pytest.fixture

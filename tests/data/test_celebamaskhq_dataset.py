@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 import data
-from data.labels import colorize
+from shape_editor.labels import colorize
 
 SIZE = 16
 

@@ -5,9 +5,9 @@ from PIL import Image
 from data.label_tools import (
     FORMATS, closest_order, convert_folder, encode_label, format_histogram, label_histogram, main, palette_for,
 )
-from data.labels import BISENET_NAMES, LABEL_NAMES, NUM_CLASSES, PALETTE, convert_order
 from data.mask_io import read_label
 from data.synthetic_faces import synthetic_face
+from shape_editor.labels import BISENET_NAMES, LABEL_NAMES, NUM_CLASSES, PALETTE, convert_order
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.labels import PALETTE, RAW_PART_ORDER, colorize
 from data.mask_io import check_label_values, combine_parts, index_raw_parts, read_image, read_label
+from shape_editor.labels import PALETTE, RAW_PART_ORDER, colorize
 
 # A 3x4 map touching ids of both orders' interesting ranges.
 IDS = np.array([[0, 1, 2, 3], [4, 5, 6, 7], [10, 13, 17, 18]], dtype=np.uint8)

@@ -8,14 +8,12 @@ import numpy as np
 import pytest
 
 import data.synthetic_faces as synthetic_faces
-from data.labels import NUM_CLASSES, flip_labels, part_id
-from data.synthetic_faces import (
-    FaceParams, draw_face_mask, render_face_image, sample_face_params, synthetic_face,
-)
+from data.synthetic_faces import FaceParams, draw_face_mask, render_face_image, sample_face_params, synthetic_face
+from shape_editor.labels import NUM_CLASSES, flip_labels, part_id
 
-# DESIGN.md section 3: typical pixel shares of the big classes in aligned CelebAMask-HQ masks.
+# docs/ARCHITECTURE.md, "Labels": typical pixel shares of the big classes in aligned CelebAMask-HQ masks.
 BIG_SHARES = {"background": 0.30, "hair": 0.31, "skin": 0.25, "neck": 0.046, "cloth": 0.03, "nose": 0.02}
-# Small classes: (low, high) bounds around DESIGN.md's 0.002-0.007 per eye/brow/ear/lip, mouth 0.003,
+# Small classes: (low, high) bounds around docs/ARCHITECTURE.md's 0.002-0.007 per eye/brow/ear/lip, mouth 0.003,
 # eye_g 0.002, hat 0.001 (rare, so only an upper bound), ear_r 0.0015.
 SMALL_SHARES = {
     "l_eye": (0.0015, 0.008), "r_eye": (0.0015, 0.008), "l_brow": (0.0015, 0.008), "r_brow": (0.0015, 0.008),
@@ -103,7 +101,7 @@ def test_layout_matches_aligned_celebamaskhq() -> None:
         assert c["neck"][1] < c["cloth"][1]
         assert (label[-1] == part_id("cloth")).any()
         eye_y, lip_y = c["l_eye"][1] * 512 / 128, c["u_lip"][1] * 512 / 128
-        assert 225 < eye_y < 265 and 355 < lip_y < 395  # DESIGN.md: eyes y~245, upper lip y~375
+        assert 225 < eye_y < 265 and 355 < lip_y < 395  # docs/ARCHITECTURE.md: eyes y~245, upper lip y~375
 
 
 def test_hair_is_above_the_neck() -> None:

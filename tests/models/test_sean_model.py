@@ -12,7 +12,7 @@ from models.networks import SEANGenerator
 from models.sean_model import EVAL_BATCHES, SEANModel, reconstruction_metrics
 from options.test_options import TestOptions
 from options.train_options import TrainOptions
-from util.checkpoint import load_checkpoint
+from shape_editor.checkpoint_io import load_checkpoint
 
 # A SEAN small enough for a few steps per second on two CPU cores.
 TINY_SEAN = [

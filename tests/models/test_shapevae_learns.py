@@ -1,6 +1,7 @@
 """The shape VAE really learns: held-out mIoU on synthetic masks rises far above the trivial baseline."""
 import json
 
+import pytest
 import torch
 
 import data
@@ -23,6 +24,7 @@ def majority_class_miou(opt) -> float:
     return 100 * float(mean_iou(conf))
 
 
+@pytest.mark.slow
 def test_held_out_miou_rises_far_above_majority_baseline(tmp_path):
     args = [*ARGS, "--checkpoints_dir", str(tmp_path)]
     train.main(args)

@@ -11,10 +11,10 @@ from PIL import Image
 import data
 import train
 from data import validation
-from data.labels import colorize
-from data.validation import DatasetCheckError, pixel_sample
-from tests.reliability.conftest import LIGHT_SHAPEVAE
+from data.validation import DatasetCheckError, pixel_sample, validate_dataset
+from shape_editor.labels import colorize
 from tests.data.conftest import RAW_FACE, build_opt, save_png, write_raw_release
+from tests.reliability.conftest import LIGHT_SHAPEVAE
 
 SIZE = 16
 GOOD = ("0", "1", "2", "3")
@@ -79,11 +79,8 @@ def make_bad_dataset(root: Path) -> dict[str, str]:
 
 
 def opt_for(root: Path, **overrides):
-    values = dict(dataroot=str(root), load_size=SIZE, crop_size=SIZE, check_dataset="on", skip_bad_files=False)
-    values.update(overrides)
-    opt = build_opt("celebamaskhq", **{k: v for k, v in values.items() if k not in ("check_dataset", "skip_bad_files")})
-    opt.check_dataset, opt.skip_bad_files = values["check_dataset"], values["skip_bad_files"]
-    return opt
+    values = dict(dataroot=str(root), load_size=SIZE, crop_size=SIZE, check_dataset="on")
+    return build_opt("celebamaskhq", **{**values, **overrides})
 
 
 def test_every_bad_file_is_reported_at_once(tmp_path):
@@ -108,6 +105,18 @@ def test_skip_bad_files_keeps_the_good_pairs_and_logs_the_rest(tmp_path, caplog)
     assert all(dataset[i]["label"].max() < 19 for i in range(len(dataset)))
     assert f"skipped {len(expected)} of {len(GOOD) + len(expected)} samples" in caplog.text
     assert all(name in caplog.text for name in expected)
+
+
+def test_the_check_only_reads_and_names_the_samples_to_keep(tmp_path):
+    make_bad_dataset(tmp_path)
+    dataset = data.create_dataset(opt_for(tmp_path, check_dataset="off"))
+    stems = [p.stem for p in dataset.label_paths]
+    keep = validate_dataset(dataset, "on", skip_bad_files=True)
+    assert [stems[i] for i in keep] == list(GOOD)
+    assert [p.stem for p in dataset.label_paths] == stems  # the dataset itself is untouched
+    assert validate_dataset(dataset, "off", skip_bad_files=False) is None
+    with pytest.raises(DatasetCheckError):
+        validate_dataset(dataset, "on", skip_bad_files=False)
 
 
 def test_all_bad_is_refused_even_when_skipping(tmp_path):
@@ -136,12 +145,11 @@ def test_raw_release_part_files_are_checked_and_skipped(tmp_path):
     write_raw_release(tmp_path, {5: RAW_FACE, 6: RAW_FACE, 7: RAW_FACE})
     part = tmp_path / "CelebAMask-HQ-mask-anno" / "0" / "00006_nose.png"
     truncate(part)
-    opt = build_opt("celebamaskhq", dataroot=str(tmp_path), load_size=8, crop_size=8)
-    opt.check_dataset, opt.skip_bad_files = "on", False
+    opt = build_opt("celebamaskhq", dataroot=str(tmp_path), load_size=8, crop_size=8, check_dataset="on")
     with pytest.raises(DatasetCheckError, match=r"00006_nose\.png: unreadable or corrupt image"):
         data.create_dataset(opt)
-    opt.skip_bad_files = True
-    dataset = data.create_dataset(opt)
+    dataset = data.create_dataset(build_opt("celebamaskhq", dataroot=str(tmp_path), load_size=8, crop_size=8,
+                                            check_dataset="on", skip_bad_files=True))
     assert len(dataset) == len(dataset.raw_parts) == 2
     assert [Path(dataset[i]["path"]).name for i in range(2)] == ["00005", "00007"]
 

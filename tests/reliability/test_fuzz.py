@@ -16,15 +16,17 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from data.labels import ALTERNATE_COLORS, NUM_CLASSES, PALETTE, color_to_ids, colorize, convert_order, flip_labels
 from data.mask_io import read_label
 from shape_editor import ShapeVAE, ShapeVAEConfig
 from shape_editor.edit_metrics import edit_locality, edit_validity, interpolation_smoothness, sample_diversity
 from shape_editor.editor import MaskEditor, generate_codes, interpolate_codes, interpolation_alphas
+from shape_editor.labels import (
+    ALTERNATE_COLORS, NUM_CLASSES, PALETTE, color_to_ids, colorize, convert_order, flip_labels,
+)
 from shape_editor.masks import labels_to_onehot, logits_to_labels, resize_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
 
-FAST = settings(max_examples=30, deadline=None, database=None)  # no .hypothesis folder in the repo
+FAST = settings(max_examples=30, deadline=None, database=None)
 
 
 @st.composite
@@ -152,7 +154,7 @@ def test_onehot_argmax_round_trip_and_resize_keeps_ids(sample, size):
 
 
 # --- edits on a tiny untrained shape VAE ------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def editor(label_nc: int, crop: int) -> MaskEditor:
     torch.manual_seed(0)
     config = ShapeVAEConfig(label_nc=label_nc, crop_size=crop, enc_size=8, enc_widths=(16,), latent_dim=16,

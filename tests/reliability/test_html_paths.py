@@ -10,7 +10,7 @@ import pytest
 
 import test as test_entry
 import train
-from data.labels import colorize
+from shape_editor.labels import colorize
 from tests.data.conftest import save_png
 from tests.reliability.conftest import LIGHT_SHAPEVAE
 from tests.util.test_html import assert_links_resolve, parse_page

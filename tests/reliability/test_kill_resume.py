@@ -9,10 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
+from shape_editor.checkpoint_io import load_checkpoint
 from tests.reliability.conftest import LIGHT_SHAPEVAE
-from util.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 # 8 masks of 16 px, batch 2: 4 steps an epoch, 3 epochs; every step saves the latest checkpoint.
@@ -81,6 +82,7 @@ def assert_latest_intact(run_dir: Path, lines_seen: int) -> int:
     return network["step"]
 
 
+@pytest.mark.slow
 def test_sigkill_at_several_moments_then_resume_matches_uninterrupted(tmp_path):
     checkpoints = tmp_path / "checkpoints"
     straight = launch(checkpoints, "straight")  # runs alongside the interrupted one (2 cores)

@@ -2,7 +2,6 @@
 a clear message, and `--grad_clip` bounds the gradient norm (a non-finite norm skips the step too)."""
 from __future__ import annotations
 
-import argparse
 import copy
 import logging
 
@@ -18,6 +17,7 @@ from models.base_model import BaseModel
 from options.train_options import TrainOptions
 from tests.reliability.conftest import LIGHT_SHAPEVAE
 from trainers.base_trainer import BaseTrainer, NonFiniteLossError
+from trainers.trainer_config import TrainerConfig
 from util.distributed import DistInfo
 
 SINGLE = DistInfo(rank=0, world_size=1, local_rank=0)
@@ -26,8 +26,8 @@ SINGLE = DistInfo(rank=0, world_size=1, local_rank=0)
 class TwoLayers(BaseModel):
     network_names = {"G": "g", "D": "d"}
 
-    def __init__(self, opt: argparse.Namespace) -> None:
-        super().__init__(opt)
+    def __init__(self) -> None:
+        super().__init__("unused")
         self.g, self.d = nn.Linear(3, 2), nn.Linear(2, 1)
 
 
@@ -46,9 +46,8 @@ class ToyTrainer(BaseTrainer):
 
 def toy(grad_clip: float = 0.0, max_bad_steps: int = 3) -> ToyTrainer:
     torch.manual_seed(0)
-    opt = argparse.Namespace(niter=1, niter_decay=0, amp="none", compile=False, grad_clip=grad_clip,
-                             max_bad_steps=max_bad_steps, checkpoints_dir="unused", name="toy")
-    return ToyTrainer(opt, TwoLayers(opt), torch.device("cpu"), SINGLE)
+    config = TrainerConfig(niter=1, grad_clip=grad_clip, max_bad_steps=max_bad_steps)
+    return ToyTrainer(config, TwoLayers(), torch.device("cpu"), SINGLE)
 
 
 GOOD = {"x": torch.ones(4, 3), "y": torch.ones(4, 2)}
@@ -94,7 +93,10 @@ def test_grad_clip_bounds_the_norm_of_the_step():
     d_before = [p.detach().clone() for p in clipped.model.d.parameters()]
     free.run_step(big)
     clipped.run_step(big)
-    norm = lambda module: torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in module.parameters()]))
+
+    def norm(module: nn.Module) -> Tensor:
+        return torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in module.parameters()]))
+
     assert norm(free.model.d) > 100 and norm(free.model.g) > 100  # what clipping has to bring down
     torch.testing.assert_close(norm(clipped.model.d), torch.tensor(0.5))
     torch.testing.assert_close(norm(clipped.model.g), torch.tensor(0.5))

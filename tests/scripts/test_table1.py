@@ -6,8 +6,8 @@ import pytest
 from models.shapevae_model import config_from_opt
 from options.train_options import TrainOptions
 from scripts import table1
+from shape_editor.checkpoint_io import load_checkpoint
 from tests.conftest import TINY_SHAPEVAE
-from util.checkpoint import load_checkpoint
 
 # (use_lstm, lstm_layers, bidirectional, weighted_ce) of the paper's Table 1 rows, in order
 PAPER_ROWS = [(True, 3, True, True), (False, 3, True, True), (True, 1, False, False), (True, 3, False, False),

@@ -107,7 +107,7 @@ def test_moments_take_any_leading_dims():
     regions = torch.zeros(2, 3, 5, 5, dtype=torch.bool)
     regions[1, 2, 1:4, 0] = True
     m = region_moments(regions)
-    assert m.count.shape == (2, 3) and m.count[1, 2] == 3 and torch.isnan(m.cy[0, 0])
+    assert m.pixels.shape == (2, 3) and m.pixels[1, 2] == 3 and torch.isnan(m.cy[0, 0])
     torch.testing.assert_close(m.height[1, 2], torch.tensor(0.6, dtype=torch.float64))
 
 

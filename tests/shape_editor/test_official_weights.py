@@ -1,9 +1,4 @@
-"""The paper's released Semantic-VAE weights: key mapping, background rule, strict load and faithful forward.
-
-Tests marked `needs_hook` use `ShapeVAEConfig(bg_mode="heuristic")`, the hook described in
-notes/INTEGRATION_BEYOND.md; they are skipped until it is merged and run from then on.
-"""
-import json
+"""The paper's released Semantic-VAE weights: key mapping, background rule, strict load and faithful forward."""
 from pathlib import Path
 
 import pytest
@@ -12,16 +7,14 @@ import torch.nn.functional as F
 
 from models.networks.official_keys import read_official_keys
 from shape_editor.background import HeuristicBackground, heuristic_background
-from shape_editor.config import BG_MODES, ShapeVAEConfig
+from shape_editor.config import ShapeVAEConfig
 from shape_editor.official_weights import (
-    KEY_RULES, convert_official, load_official_checkpoint, official_config, official_to_ours, ours_to_official,
+    KEY_RULES, load_official_checkpoint, official_config, official_to_ours, ours_to_official,
     read_official_state_dict,
 )
 from shape_editor.shape_vae import ShapeVAE
 
 KEYS_FILE = Path(__file__).parents[1] / "fixtures" / "semvae_official_keys.txt"
-needs_hook = pytest.mark.skipif("heuristic" not in BG_MODES,
-                                reason="needs the bg_mode='heuristic' hook of notes/INTEGRATION_BEYOND.md")
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +63,8 @@ def test_official_config_reads_the_lstm_depth_and_encoder_size(official_state):
     trimmed = {k: v for k, v in official_state.items() if not k.startswith("lstm.") or "_l0" in k}
     with pytest.raises(ValueError, match="not an official"):
         official_config({"resh_lin.weight": torch.zeros(1)})
-    if "heuristic" in BG_MODES:
-        assert official_config(official_state) == ShapeVAEConfig(bg_mode="heuristic")
-        assert official_config(trimmed).lstm_layers == 1
+    assert official_config(official_state) == ShapeVAEConfig(bg_mode="heuristic")
+    assert official_config(trimmed).lstm_layers == 1
 
 
 def test_background_is_one_where_part_logits_sum_to_at_most_zero():
@@ -121,7 +113,6 @@ def test_reader_accepts_a_raw_or_wrapped_state_dict(tmp_path, wrapped):
     assert read.keys() == state.keys() and torch.equal(read["encs.mu.bias"], state["encs.mu.bias"])
 
 
-@needs_hook
 def test_official_checkpoint_loads_strictly(official_state, tmp_path):
     path = tmp_path / "official.pth"
     torch.save({"state_dict": official_state}, path)
@@ -134,7 +125,6 @@ def test_official_checkpoint_loads_strictly(official_state, tmp_path):
         load_official_checkpoint(path)
 
 
-@needs_hook
 def test_forward_matches_the_official_network(official_state):
     vae = ShapeVAE(official_config(official_state)).eval()
     vae.load_state_dict(official_to_ours(official_state), strict=True)
@@ -150,20 +140,6 @@ def test_forward_matches_the_official_network(official_state):
     torch.testing.assert_close(logits[:, 1:], expected[:, 1:], atol=1e-3, rtol=1e-3)
     clear = expected[:, 1:].sum(1).abs() > 1e-2  # where rounding cannot flip the background rule
     assert clear.float().mean() > 0.99 and torch.equal(logits[:, 0][clear], expected[:, 0][clear])
-
-
-@needs_hook
-def test_conversion_writes_a_run_that_loads_like_a_trained_one(official_state, tmp_path):
-    from shape_editor.checkpoint import load_shape_vae
-
-    source = tmp_path / "official.pth"
-    torch.save(official_state, source)
-    target = convert_official(source, tmp_path / "checkpoints" / "semvae")
-    vae = load_shape_vae(target, expect={"label_nc": 19, "crop_size": 256})
-    assert vae.config.bg_mode == "heuristic"
-    assert all(torch.equal(v, official_state[k]) for k, v in ours_to_official(vae.state_dict()).items())
-    opt = json.loads((target.parent / "opt.json").read_text())
-    assert opt["model"] == "shapevae" and opt["bg_mode"] == "heuristic" and opt["enc_widths"] == "1024,512,256"
 
 
 def test_non_state_dict_files_are_refused_with_the_file_name(tmp_path):

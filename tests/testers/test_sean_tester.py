@@ -10,7 +10,7 @@ from PIL import Image
 import test as test_script
 import train
 from data.mask_io import read_label
-from testers.pipeline import moved_part_pixels, resize_labels
+from testers.pipeline import moved_part_pixels, resize_nearest_exact
 from testers.sean_tester import unstyled_share
 from tests.conftest import TINY_SHAPEVAE
 from tests.models.test_sean_model import TINY_SEAN_TRAIN
@@ -108,9 +108,9 @@ def test_export_without_shape_name_is_refused(checkpoints, tmp_path):
 
 def test_resize_labels_is_nearest_and_round_trips():
     labels = torch.arange(16).view(1, 1, 4, 4)
-    up = resize_labels(labels, (8, 8))
+    up = resize_nearest_exact(labels, (8, 8))
     assert torch.equal(up, labels.repeat_interleave(2, -1).repeat_interleave(2, -2))
-    assert torch.equal(resize_labels(up, (4, 4)), labels) and resize_labels(labels, (4, 4)) is labels
+    assert torch.equal(resize_nearest_exact(up, (4, 4)), labels) and resize_nearest_exact(labels, (4, 4)) is labels
 
 
 def test_unstyled_share_counts_pixels_of_classes_new_to_the_mask():

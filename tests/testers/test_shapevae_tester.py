@@ -14,9 +14,9 @@ from PIL import Image
 import data
 import test as test_script
 import train
-from data.labels import colorize
 from data.mask_io import read_label
 from options.train_options import TrainOptions
+from shape_editor.labels import colorize
 from testers.export import MaskExporter
 from tests.conftest import TINY_SHAPEVAE
 

@@ -1,9 +1,11 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from data.labels import NUM_CLASSES, PALETTE
+from shape_editor.labels import NUM_CLASSES, PALETTE
 from util.image import (
     safe_filename,
     save_image,
@@ -90,7 +92,7 @@ def test_save_image_failure_keeps_old_file_and_no_temp(tmp_path, monkeypatch) ->
     before = path.read_bytes()
 
     def broken_save(self, fp, format=None, **kwargs):
-        open(fp, "wb").write(b"partial")
+        Path(fp).write_bytes(b"partial")
         raise OSError("disk full")
 
     monkeypatch.setattr(Image.Image, "save", broken_save)

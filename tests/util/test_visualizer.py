@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from data.labels import NUM_CLASSES, PALETTE
+from shape_editor.labels import NUM_CLASSES, PALETTE
 from tests.util.test_html import assert_links_resolve, parse_page
 from util.loss_plot import plot_bar_chart
 from util.visualizer import Visualizer, first_sample, save_results_page

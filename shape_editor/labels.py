@@ -6,7 +6,7 @@ second, convertible order (`to_standard`, `from_standard`).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
@@ -138,7 +138,3 @@ def color_to_ids(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     known = keys[pos] == code
     return np.where(known, values[pos], 0).astype(np.uint8), ~known
 
-
-def class_names(ids: Sequence[int]) -> list[str]:
-    """Names of the given standard ids."""
-    return [LABEL_NAMES[i] for i in ids]
