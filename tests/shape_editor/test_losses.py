@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from shape_editor.losses import class_pixel_shares, class_weights_from_shares, count_class_pixels
-from shape_editor.losses import kl_divergence, shape_vae_loss, weighted_cross_entropy
+from shape_editor.losses import class_pixel_shares, class_weights, class_weights_from_shares, count_class_pixels
+from shape_editor.losses import kl_divergence, shape_vae_loss, soft_dice_loss, weighted_cross_entropy
 from shape_editor.shape_vae import ShapeVAEOutput
 
 
@@ -80,3 +80,46 @@ def test_shape_vae_loss_dict_scales_kl():
     torch.testing.assert_close(losses["KL"], torch.tensor(0.1 * 0.5))
     weighted = shape_vae_loss(output, labels, torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64), lambda_kl=0.1)
     torch.testing.assert_close(weighted["CE"], weighted_cross_entropy(logits, labels, torch.tensor([0.5, 1.0, 2.0])))
+
+
+SHARES = torch.tensor([0.5, 0.25, 0.25, 0.0], dtype=torch.float64)
+
+
+def test_inverse_power_weights_by_hand():
+    # share^-1/2 = sqrt(2), 2, 2; the pixel-weighted mean 0.5 sqrt(2) + 0.25 * 2 + 0.25 * 2 is scaled to 1
+    mean = 0.5 * math.sqrt(2) + 1.0
+    expected = torch.tensor([math.sqrt(2) / mean, 2 / mean, 2 / mean, 2 / mean], dtype=torch.float64)
+    weights = class_weights(SHARES, "inverse_power", power=0.5)
+    torch.testing.assert_close(weights, expected)
+    torch.testing.assert_close((weights * SHARES).sum(), torch.tensor(1.0, dtype=torch.float64))
+
+
+def test_median_uniform_and_eq1_weights_by_hand():
+    torch.testing.assert_close(class_weights(SHARES, "median"), torch.tensor([0.5, 1.0, 1.0, 1.0], dtype=torch.float64))
+    torch.testing.assert_close(class_weights(SHARES, "uniform"), torch.ones(4, dtype=torch.float64))
+    torch.testing.assert_close(class_weights(SHARES, "eq1"), 1 - SHARES)
+    with pytest.raises(ValueError, match="'focal'"):
+        class_weights(SHARES, "focal")
+
+
+def test_soft_dice_by_hand():
+    logits, labels, _ = tiny_case()
+    # softmax per pixel: (1/3, 1/3, 1/3), (1/2, 1/4, 1/4), (1/5, 3/5, 1/5), (1/9, 1/9, 7/9); targets 0, 0, 1, 2
+    dice = [150 / 283, 216 / 413, 280 / 461]  # 2 * overlap / (predicted + target pixels), per class
+    torch.testing.assert_close(soft_dice_loss(logits, labels), torch.tensor(1 - sum(dice) / 3))
+    torch.testing.assert_close(soft_dice_loss(logits, labels[:, None]), torch.tensor(1 - sum(dice) / 3))
+
+
+def test_soft_dice_leaves_out_absent_classes_and_reaches_zero():
+    labels = torch.zeros(1, 2, 2, dtype=torch.long)
+    confident = torch.tensor([20.0, -20.0, -20.0])[None, :, None, None].expand(1, 3, 2, 2)
+    assert soft_dice_loss(confident, labels) < 1e-6  # classes 1 and 2 are absent: not averaged in
+
+
+def test_shape_vae_loss_adds_scaled_dice_only_when_asked():
+    logits, labels, _ = tiny_case()
+    mu = torch.zeros(1, 1, 2)
+    output = ShapeVAEOutput(logits, mu, torch.zeros(1, 1, 2), mu)
+    assert "Dice" not in shape_vae_loss(output, labels, None, lambda_kl=0.1)
+    losses = shape_vae_loss(output, labels, None, lambda_kl=0.1, lambda_dice=2.0)
+    torch.testing.assert_close(losses["Dice"], 2.0 * soft_dice_loss(logits, labels))
