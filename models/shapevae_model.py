@@ -20,6 +20,7 @@ from data.labels import LABEL_NAMES
 from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.config import BG_MODES
+from shape_editor.fast import TrainingForward, compile_for_inference
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
@@ -68,6 +69,14 @@ class ShapeVAEModel(BaseModel):
                                  "(18 part logits, background where they sum to <= 0)")
         if is_train:
             parser.set_defaults(lr=0.0001, beta1=0.9, beta2=0.999)
+            parser.add_argument("--fast_decoder", action=argparse.BooleanOptionalAction, default=True,
+                                help="training forward through shape_editor.fast: each decoder 3x3 conv after nearest "
+                                     "upsampling as one sub-pixel transposed conv, the output 1x1 conv folded into the "
+                                     "last block, over the same parameters (same loss and gradients up to float "
+                                     "rounding, a faster step); --no-fast_decoder runs the plain modules")
+            parser.add_argument("--checkpoint_activations", action=argparse.BooleanOptionalAction, default=True,
+                                help="recompute the decoder's GroupNorm + SiLU in backward instead of storing their "
+                                     "outputs (same gradients, a lower memory peak, a little more compute)")
         return parser
 
     def __init__(self, opt: argparse.Namespace) -> None:
@@ -75,6 +84,9 @@ class ShapeVAEModel(BaseModel):
         self.config = config_from_opt(opt)
         self.vae = ShapeVAE(self.config)
         self.register_buffer("class_weights", torch.ones(opt.label_nc))
+        # How `forward` runs the VAE: the trainer flags, explicit (the plain modules outside training).
+        self.training_forward = TrainingForward(opt.fast_decoder, opt.checkpoint_activations, opt.compile) \
+            if opt.isTrain else TrainingForward(fast_decoder=False, checkpoint_activations=False)
 
     # --- training ------------------------------------------------------------------------------------
     def setup(self, train_set: Dataset, is_main: bool = True) -> None:
@@ -95,7 +107,7 @@ class ShapeVAEModel(BaseModel):
     def forward(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], ShapeVAEOutput]:
         """Losses {"CE", "KL"} (KL already weighted) and the network output for a batch."""
         labels = batch["label"].to(self.device, non_blocking=True)
-        output = self.vae(labels)  # ids: one-hot only at the encoder's size (4x smaller at the defaults)
+        output = self.training_forward(self.vae, labels)  # ids: one-hot only at the encoder's size (4x smaller)
         weight = self.class_weights if self.config.weighted_ce else None
         return shape_vae_loss(output, labels, weight, self.config.lambda_kl), output
 
@@ -124,9 +136,10 @@ class ShapeVAEModel(BaseModel):
         was_training = self.training
         self.eval()
         conf = torch.zeros(self.opt.label_nc, self.opt.label_nc, dtype=torch.int64, device=self.device)
+        fast = compile_for_inference(self.vae)  # built from the current weights, for this evaluation only
         for batch in tqdm(loader, desc="held-out evaluation", leave=False):
             labels = batch["label"].to(self.device)
-            logits = self.vae.reconstruct(labels)
+            logits = fast.reconstruct(labels)
             conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), self.opt.label_nc)
         self.train(was_training)
         return {"mIoU": 100 * float(mean_iou(conf)), "accuracy": 100 * float(pixel_accuracy(conf))}
