@@ -3,10 +3,11 @@
 Measures the training step, the edit (batch 1 and batch B), the export path (edit + decode + PNG write)
 and data loading (512x512 id PNGs -> one-hot batches), each in a fresh process so its peak memory is
 its own, each as the median over repeated runs after warm-up. Every figure is also measured for the
-plain reference path in the same run and reported as a ratio to it, which stays meaningful on a busy
-machine. With `--rounds N` every measurement runs N times, round-robin over all of them, so that a slow
-spell of a shared machine hits plain and optimised alike instead of one of them; the median is taken over
-the timed runs of all rounds. Results go to a table on stdout and to JSON under benchmarks/out/.
+plain path (the model's modules as written, see `benchmarks.tasks`) in the same run and reported as a
+ratio to it, which stays meaningful on a busy machine. With `--rounds N` every measurement runs N times,
+round-robin over all of them, so that a slow spell of a shared machine hits plain and fast alike instead
+of one of them; the median is taken over the timed runs of all rounds. Results go to a table on stdout
+and to JSON under benchmarks/out/.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def write_id_pngs(folder: Path, count: int, side: int) -> None:
 def run_isolated(spec: Spec) -> Measurement:
     """`measure(spec)` in a fresh Python process (separate peak memory, cold caches)."""
     command = [sys.executable, "-m", "benchmarks.tasks", json.dumps(asdict(spec))]
-    # The product's entry points turn on huge pages (util/huge_pages.py); the plain reference runs without.
+    # The product's entry points turn on huge pages (util/huge_pages.py); the plain path runs without.
     env = {**os.environ, "THP_MEM_ALLOC_ENABLE": "0" if spec.variant == "plain" else "1"}
     result = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=env)
     if result.returncode != 0:

@@ -4,11 +4,12 @@ A `Spec` says what to measure; `measure(spec)` returns a `Measurement` (wall and
 run, items per run, peak resident memory). `python -m benchmarks.tasks '<spec json>'` runs one
 measurement in a fresh process and prints its result as JSON, so that peak memory is that task's own.
 
-Variants: `plain` is the reference path (`benchmarks.reference.PlainShapeVAE`, full-size one-hot,
-foreach Adam, sequential default-compression PNG writes, no label cache, a fresh one-hot per batch);
-`fast` is the product path (the trainer's `run_step`, `MaskEditor`, `MaskExporter`, `--label_cache
-memory`, `OneHotEncoder`), optionally with bf16 autocast and `torch.compile`. Run isolated, `fast` gets
-the entry points' huge pages (`util/huge_pages.py`) and `plain` does not.
+Variants: `plain` is the model as written (the `ShapeVAE` modules called directly on the full-size
+one-hot, foreach Adam, sequential default-compression PNG writes, no label cache, a fresh one-hot per
+batch); `fast` is the product path (the trainer's `run_step` with its default `--fast_decoder
+--checkpoint_activations`, `MaskEditor` on `shape_editor.fast.compile_for_inference`, `MaskExporter`,
+`--label_cache memory`, `OneHotEncoder`), optionally with bf16 autocast and `torch.compile`. Run
+isolated, `fast` gets the entry points' huge pages (`util/huge_pages.py`) and `plain` does not.
 """
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from benchmarks.reference import PlainShapeVAE
 from data.synthetic_faces import synthetic_face
 from shape_editor import MaskEditor, ShapeVAE, ShapeVAEConfig, generate_codes, labels_to_onehot, logits_to_labels
+from shape_editor.fast import compile_for_inference
 from shape_editor.labels import part_id
 from shape_editor.losses import shape_vae_loss
 from shape_editor.masks import OneHotEncoder
@@ -76,12 +77,9 @@ def face_labels(batch: int, size: int) -> torch.Tensor:
 def make_network(spec: Spec) -> ShapeVAE:
     """The spec's network with a non-zero decoder (a trained one has no zero convs)."""
     torch.manual_seed(0)
-    cls = PlainShapeVAE if spec.variant == "plain" else ShapeVAE
-    vae = cls(network_config(spec.size))
+    vae = ShapeVAE(network_config(spec.size))
     for block in vae.decoder.blocks:
         nn.init.normal_(block.conv_out.weight, std=0.02)
-    if spec.compile:
-        vae.compile()
     return vae
 
 
@@ -140,7 +138,7 @@ def edit_run(spec: Spec, n_samples: int) -> tuple[Callable[[], torch.Tensor], to
             codes = generate_codes(mu, [EDIT_PART], n_samples, torch.Generator().manual_seed(0))
             return logits_to_labels(vae.decode(codes.flatten(0, 1))).view(spec.batch, n_samples, *labels.shape[-2:])
         return plain_edit, labels
-    editor = MaskEditor(vae)
+    editor = MaskEditor(compile_for_inference(vae, torch_compile=spec.compile))
 
     def fast_edit() -> torch.Tensor:
         with amp_context(spec):

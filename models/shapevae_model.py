@@ -24,6 +24,7 @@ from shape_editor.config import BG_MODES
 from shape_editor.eval_mode import eval_mode
 from shape_editor.fileio import atomic_write_text
 from shape_editor.labels import LABEL_NAMES
+from shape_editor.fast import TrainingForward, compile_for_inference
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
@@ -83,19 +84,32 @@ class ShapeVAEModel(BaseModel):
                                  "(18 part logits, background where they sum to <= 0)")
         if is_train:
             parser.set_defaults(lr=0.0001, beta1=0.9, beta2=0.999)
+            parser.add_argument("--fast_decoder", action=argparse.BooleanOptionalAction, default=True,
+                                help="training forward through shape_editor.fast: each decoder 3x3 conv after nearest "
+                                     "upsampling as one sub-pixel transposed conv, the output 1x1 conv folded into the "
+                                     "last block, over the same parameters (same loss and gradients up to float "
+                                     "rounding, a faster step); --no-fast_decoder runs the plain modules")
+            parser.add_argument("--checkpoint_activations", action=argparse.BooleanOptionalAction, default=True,
+                                help="recompute the decoder's GroupNorm + SiLU in backward instead of storing their "
+                                     "outputs (same gradients, a lower memory peak, a little more compute)")
         return parser
 
-    def __init__(self, config: ShapeVAEConfig, checkpoint_dir: str | Path, workers: int = 0) -> None:
-        """Args: the network's config; the run folder (class weights are stored there); data-loading workers."""
+    def __init__(self, config: ShapeVAEConfig, checkpoint_dir: str | Path, workers: int = 0,
+                 training_forward: TrainingForward | None = None) -> None:
+        """Args: the network's config; the run folder (class weights are stored there); data-loading workers;
+        how `forward` runs the VAE (default: the plain modules)."""
         super().__init__(checkpoint_dir)
         self.config = config
         self.workers = workers
         self.vae = ShapeVAE(config)
         self.register_buffer("class_weights", torch.ones(config.label_nc))
+        self.training_forward = training_forward or TrainingForward(fast_decoder=False, checkpoint_activations=False)
 
     @classmethod
     def from_opt(cls, opt: argparse.Namespace) -> ShapeVAEModel:
-        return cls(config_from_opt(opt), Path(opt.checkpoints_dir) / opt.name, workers=opt.nThreads)
+        forward = TrainingForward(opt.fast_decoder, opt.checkpoint_activations, opt.compile) if opt.isTrain else None
+        return cls(config_from_opt(opt), Path(opt.checkpoints_dir) / opt.name, workers=opt.nThreads,
+                   training_forward=forward)
 
     # --- training ------------------------------------------------------------------------------------
     def setup(self, train_set: Dataset, is_main: bool = True) -> None:
@@ -117,7 +131,7 @@ class ShapeVAEModel(BaseModel):
     def forward(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], ShapeVAEOutput]:
         """Losses {"CE", "KL"} (KL already weighted) and the network output for a batch."""
         labels = batch["label"].to(self.device, non_blocking=True)
-        output = self.vae(labels)  # ids: one-hot only at the encoder's size (4x smaller at the defaults)
+        output = self.training_forward(self.vae, labels)  # ids: one-hot only at the encoder's size (4x smaller)
         weight = self.class_weights if self.config.weighted_ce else None
         return shape_vae_loss(output, labels, weight, self.config.lambda_kl), output
 
@@ -143,11 +157,11 @@ class ShapeVAEModel(BaseModel):
         """Reconstruction mIoU and pixel accuracy (in %) over a held-out loader, from mu."""
         label_nc = self.config.label_nc
         conf = torch.zeros(label_nc, label_nc, dtype=torch.int64, device=self.device)
-        with eval_mode(self):
-            for batch in tqdm(loader, desc="held-out evaluation", leave=False):
-                labels = batch["label"].to(self.device)
-                logits = self.vae.reconstruct(labels)
-                conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), label_nc)
+        fast = compile_for_inference(self.vae)  # built from the current weights, for this evaluation only
+        for batch in tqdm(loader, desc="held-out evaluation", leave=False):
+            labels = batch["label"].to(self.device)
+            logits = fast.reconstruct(labels)
+            conf += confusion_matrix(logits_to_labels(logits), labels.squeeze(1), label_nc)
         return {"mIoU": 100 * float(mean_iou(conf)), "accuracy": 100 * float(pixel_accuracy(conf))}
 
     def network_payload(self, label: str, step: int) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from shape_editor.attributes import attribute_names, measure_attributes
 from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint
 from shape_editor.editor import EditOutput, MaskEditor, part_indices
-from shape_editor.eval_mode import eval_mode
+from shape_editor.fast import FastShapeVAE, inference_model
 from shape_editor.shape_vae import ShapeVAE
 
 logger = logging.getLogger(__name__)
@@ -149,11 +149,13 @@ def fit_attribute_directions(mu: Tensor, attributes: Mapping[tuple[int, str], Te
 
 
 @torch.no_grad()
-def encode_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_samples: int | None = None,
-                   batch_size: int = 32, num_workers: int = 0) -> tuple[Tensor, dict[tuple[int, str], Tensor]]:
+def encode_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, parts: Sequence[int],
+                   max_samples: int | None = None, batch_size: int = 32, num_workers: int = 0
+                   ) -> tuple[Tensor, dict[tuple[int, str], Tensor]]:
     """mu of every mask and the attributes of `parts` measured on the input masks.
 
     Args:
+        vae: the trained model, or its inference object (built here from a `ShapeVAE`).
         dataset: items are dicts with 'label' [1, H, W] integer ids at the VAE's crop size.
 
     Returns:
@@ -162,21 +164,21 @@ def encode_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_sa
     total = len(dataset)  # type: ignore[arg-type]  # map-style datasets have a length; Dataset does not declare it
     count = total if max_samples is None else min(total, max_samples)
     loader = DataLoader(Subset(dataset, range(count)), batch_size=batch_size, num_workers=num_workers)
-    device = next(vae.parameters()).device
+    model = inference_model(vae)
     mus, measured = [], []
-    with eval_mode(vae):
-        for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
-            labels = batch["label"].to(device)
-            mus.append(vae.encode(labels)[0].cpu())  # integer ids: the VAE one-hots them at its encoder size
-            measured.append(measure_attributes(labels, parts))
+    for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
+        labels = batch["label"].to(model.device)
+        mus.append(model.encode(labels)[0].cpu())  # integer ids: the fast path needs no one-hot
+        measured.append(measure_attributes(labels, parts))
     if not mus:
         raise ValueError("no masks to fit attribute directions on: the dataset is empty")
     attributes = {key: torch.cat([m[key] for m in measured]).cpu() for key in measured[0]}
     return torch.cat(mus), attributes
 
 
-def fit_from_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_samples: int | None = None,
-                     batch_size: int = 32, ridge: float = 0.05) -> AttributeDirections:
+def fit_from_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, parts: Sequence[int],
+                     max_samples: int | None = None, batch_size: int = 32, ridge: float = 0.05
+                     ) -> AttributeDirections:
     """Encode (mu) up to `max_samples` training masks and fit a step for every attribute of `parts`."""
     mu, attributes = encode_dataset(vae, dataset, parts, max_samples, batch_size)
     directions = fit_attribute_directions(mu, attributes, ridge)
@@ -185,8 +187,8 @@ def fit_from_dataset(vae: ShapeVAE, dataset: Dataset, parts: Sequence[int], max_
     return directions
 
 
-def load_or_fit_directions(path: str | Path, vae: ShapeVAE, train_set: Callable[[], Dataset], part: int,
-                           max_samples: int | None = None) -> AttributeDirections:
+def load_or_fit_directions(path: str | Path, vae: ShapeVAE | FastShapeVAE, train_set: Callable[[], Dataset],
+                           part: int, max_samples: int | None = None) -> AttributeDirections:
     """The directions of every attribute of `part` stored with a checkpoint, fitted (and saved) when missing.
 
     Args:

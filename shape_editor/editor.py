@@ -16,6 +16,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import Tensor
 
+from shape_editor.fast import FastShapeVAE, inference_model
 from shape_editor.masks import logits_to_labels
 from shape_editor.shape_vae import ShapeVAE
 
@@ -121,30 +122,32 @@ class MaskEditor:
     """Encode label maps, edit their part codes, decode every variant in one batch (inference only).
 
     Args:
-        vae: a trained `ShapeVAE`; it is put in eval mode. Inputs are moved to its device.
+        model: a trained `ShapeVAE` (its fast inference object is built here, `compile_for_inference`;
+            the model itself is neither kept nor changed) or an already built `FastShapeVAE`. Inputs are
+            moved to its device.
     """
 
-    def __init__(self, vae: ShapeVAE) -> None:
-        self.vae = vae.eval()
+    def __init__(self, model: ShapeVAE | FastShapeVAE) -> None:
+        self.model = inference_model(model)
 
     @property
     def num_parts(self) -> int:
-        return self.vae.config.num_parts
+        return self.model.config.num_parts
 
     @property
     def device(self) -> torch.device:
-        return next(self.vae.parameters()).device
+        return self.model.device
 
     @torch.inference_mode()
     def encode(self, labels: Tensor) -> Tensor:
         """Posterior means: labels [B, 1, H, W] or [B, H, W] ids -> mu [B, P, D]."""
-        return self.vae.encode(labels.to(self.device))[0]  # ids: the VAE one-hot encodes them at its encoder size
+        return self.model.encode(labels.to(self.device))[0]  # ids: one-hot-free at the encoder size
 
     @torch.inference_mode()
     def decode(self, codes: Tensor, alphas: Tensor | None = None) -> EditOutput:
         """Decode [B, K, P, D] codes as one batch of B*K masks."""
         B, K, P, D = codes.shape
-        logits = self.vae.decode(codes.reshape(B * K, P, D))  # (B*K, C, H, W)
+        logits = self.model.decode(codes.reshape(B * K, P, D))  # (B*K, C, H, W)
         masks = logits_to_labels(logits)  # (B*K, H, W)
         return EditOutput(codes, logits.view(B, K, *logits.shape[1:]), masks.view(B, K, *masks.shape[1:]), alphas)
 
@@ -180,8 +183,8 @@ class MaskEditor:
     @torch.inference_mode()
     def sample(self, num_masks: int, n_samples: int = 1, generator: torch.Generator | None = None) -> EditOutput:
         """Whole masks from noise (mode `all`): every part's code ~ N(0, I); [num_masks, K, ...] outputs."""
-        parameter = next(self.vae.parameters())
-        mu = parameter.new_zeros(num_masks, self.num_parts, self.vae.config.latent_dim)
+        mu = torch.zeros(num_masks, self.num_parts, self.model.config.latent_dim, device=self.device,
+                         dtype=self.model.dtype)
         return self.decode(generate_codes(mu, all_parts(self.num_parts), n_samples, generator))
 
     @torch.inference_mode()

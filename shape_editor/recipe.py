@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from torch import nn
 
 from shape_editor.losses import CLASS_WEIGHTINGS
+from shape_editor.part_encoder import PartEncoder
 
 LR_SCHEDULES = ("constant", "cosine")
 VAE_INITS = ("pytorch", "narrow")
@@ -75,14 +76,11 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> 
     return factor
 
 
-def init_narrow_posterior(encoder: nn.Module, logvar: float = NARROW_LOGVAR) -> None:
+def init_narrow_posterior(encoder: PartEncoder, logvar: float = NARROW_LOGVAR) -> None:
     """`--vae_init narrow`: He-normal hidden layers, a unit-gain mu head and a constant, narrow log-variance.
 
     With PyTorch's default init the mu head starts near 0.01 while the sample's noise has sigma 1, so the
     decoder first learns to ignore the codes; here the codes start at unit scale and nearly noise-free.
-
-    Args:
-        encoder: a `PartEncoder` (hidden `nn.Linear` layers, heads `mu` and `logvar`).
     """
     heads = {encoder.mu, encoder.logvar}
     for layer in encoder.modules():

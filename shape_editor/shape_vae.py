@@ -1,9 +1,12 @@
-"""ShapeVAE: part encoder -> (sample) -> sequence block -> mask decoder (DESIGN.md section 5).
+"""ShapeVAE: part encoder -> (sample) -> sequence block -> mask decoder (docs/ARCHITECTURE.md).
 
 Vocabulary used by every method:
 - *codes* are the per-part latents [B, P, D] in label order (mu, a sample, or an edited code);
   edits act on codes.
 - `decode(codes)` = `mix` (sequence block) then the conv decoder, so edited codes go in unmixed.
+
+This is the plain network (it defines the state_dict keys and is the reference of every fast path);
+`shape_editor.fast.compile_for_inference(vae)` builds the fast inference object from it.
 """
 from __future__ import annotations
 
@@ -16,9 +19,42 @@ from torch import Tensor, nn
 from shape_editor.background import HeuristicBackground
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.mask_decoder import MaskDecoder, group_norm
-from shape_editor.masks import check_label_range, resize_labels
+from shape_editor.masks import check_label_range, labels_to_onehot, resize_labels
 from shape_editor.part_encoder import PartEncoder, sample_latents
 from shape_editor.part_sequence import PartSequence
+
+
+def check_onehot_masks(config: ShapeVAEConfig, masks: Tensor) -> None:
+    """Raise ValueError unless `masks` is a float one-hot batch [B, C, crop, crop] of this config."""
+    B, C, H, W = masks.shape
+    classes, size = config.label_nc, config.crop_size
+    if (C, H, W) != (classes, size, size):
+        raise ValueError(
+            f"mask of shape {tuple(masks.shape)} does not match label_nc={classes}, "
+            f"crop_size={size}: expected [B, {classes}, {size}, {size}]"
+        )
+
+
+def encoder_ids(config: ShapeVAEConfig, labels: Tensor) -> Tensor:
+    """Checked label maps [B, 1, crop, crop] or [B, crop, crop] -> ids nearest-resized to [B, enc, enc] int64.
+
+    The resize picks exactly the pixels that resizing the one-hot would (`masks.resize_labels`), so the
+    one-hot of the result equals the encoder's input for the full-size one-hot.
+    """
+    size = config.crop_size
+    if labels.shape[-2:] != (size, size):
+        raise ValueError(f"label map of shape {tuple(labels.shape)} does not match crop_size={size}")
+    check_label_range(labels, config.label_nc)
+    return resize_labels(labels, config.enc_size)
+
+
+def build_sequence(config: ShapeVAEConfig) -> nn.Module:
+    """The sequence block of `config`: a `PartSequence`, or the identity for the "w/o LSTM block" ablation."""
+    if not config.use_lstm:
+        return nn.Identity()
+    return PartSequence(
+        config.latent_dim, config.lstm_hidden, config.lstm_layers, config.bidirectional, config.ff_hidden
+    )
 
 
 class ShapeVAEOutput(NamedTuple):
@@ -41,11 +77,7 @@ class ShapeVAE(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = PartEncoder(config.enc_size, config.enc_widths, config.latent_dim)
-        self.sequence: nn.Module = (
-            PartSequence(config.latent_dim, config.lstm_hidden, config.lstm_layers, config.bidirectional, config.ff_hidden)
-            if config.use_lstm
-            else nn.Identity()  # "w/o LSTM block" ablation
-        )
+        self.sequence = build_sequence(config)
         self.decoder = MaskDecoder(
             config.num_parts, config.decoder_channels, config.decoder_widths,
             partial(group_norm, groups=config.groups),
@@ -66,23 +98,13 @@ class ShapeVAE(nn.Module):
         """
         if not masks.is_floating_point():
             return self.encode_labels(masks)
-        B, C, H, W = masks.shape
-        classes, size = self.config.label_nc, self.config.crop_size
-        if (C, H, W) != (classes, size, size):
-            raise ValueError(
-                f"mask of shape {tuple(masks.shape)} does not match label_nc={classes}, "
-                f"crop_size={size}: expected [B, {classes}, {size}, {size}]"
-            )
+        check_onehot_masks(self.config, masks)
         return self.encoder(masks[:, 1:])
 
     def encode_labels(self, labels: Tensor) -> tuple[Tensor, Tensor]:
         """`encode` of integer ids [B, 1, crop, crop] or [B, crop, crop]: resize the ids, then one-hot at enc_size."""
-        size = self.config.crop_size
-        if labels.shape[-2:] != (size, size):
-            raise ValueError(f"label map of shape {tuple(labels.shape)} does not match crop_size={size}")
-        check_label_range(labels, self.config.label_nc)
-        small = resize_labels(labels, self.config.enc_size)  # (B, enc, enc)
-        return self.encoder.encode_ids(small, self.config.num_parts)
+        small = encoder_ids(self.config, labels)  # (B, enc, enc)
+        return self.encoder(labels_to_onehot(small, self.config.label_nc, self.encoder.mu.weight.dtype)[:, 1:])
 
     def mix(self, codes: Tensor) -> Tensor:
         """Sequence block only (identity without LSTM): [B, P, D] -> [B, P, D]."""

@@ -71,7 +71,7 @@ class ShapePlugin:
         self.directions = None
         if self.plan.mode == "attribute":
             vae_opt = argparse.Namespace(**{**vars(opt), "load_size": self.size[0], "crop_size": self.size[0]})
-            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, vae,
+            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, self.editor.model,
                                                      lambda: data.create_dataset(vae_opt, phase="train"),
                                                      self.plan.parts[0], opt.attribute_samples)
 

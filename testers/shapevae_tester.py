@@ -178,7 +178,7 @@ class ShapeVAETester(BaseTester):
         self.plan = edit_plan(opt, self.editor.num_parts)
         self.directions: AttributeDirections | None = None
         if self.plan is not None and self.plan.mode == "attribute":
-            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, vae,
+            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, self.editor.model,
                                                      lambda: data.create_dataset(opt, phase="train"),
                                                      self.plan.parts[0], opt.attribute_samples)
         if opt.export_dir and self.plan is None:

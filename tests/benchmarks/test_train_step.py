@@ -1,13 +1,13 @@
-"""The product's training step (trainer, fused Adam, fast network) equals the plain loop; --compile wiring."""
+"""The product's training step (trainer, fused Adam, fast decoder) equals the plain loop; flag and --compile wiring."""
 import logging
 
 import pytest
 import torch
 
 import trainers.base_trainer as base_trainer
-from benchmarks.reference import PlainShapeVAE
 from benchmarks.tasks import Spec, face_labels, network_config, product_trainer
 from shape_editor import ShapeVAE, labels_to_onehot, shape_vae_loss
+from tests.conftest import TINY_SHAPEVAE
 
 TINY = dict(crop_size=32, enc_size=16, enc_widths=[64, 32], ngf=8)
 
@@ -17,7 +17,9 @@ def test_trainer_step_equals_the_plain_step(one_thread):
     trainer = product_trainer(spec, network_config(spec.size))
     assert trainer.optimizers["G"].defaults["fused"]
     vae = trainer.model.vae
-    plain = PlainShapeVAE(vae.config)
+    forward = trainer.model.training_forward
+    assert forward.fast_decoder and forward.checkpoint_activations  # the defaults
+    plain = ShapeVAE(vae.config)  # the plain modules, on the full-size one-hot
     plain.load_state_dict(vae.state_dict())
     weights = torch.rand(19, generator=torch.Generator().manual_seed(0))
     trainer.model.class_weights.copy_(weights)
@@ -42,6 +44,19 @@ def test_trainer_step_equals_the_plain_step(one_thread):
     optimizer.step()
     for (name, got), want in zip(vae.named_parameters(), plain.parameters()):
         torch.testing.assert_close(got, want, msg=name)
+
+
+@pytest.mark.parametrize("flags, fast_decoder, checkpoint_activations", [
+    ([], True, True), (["--no-fast_decoder"], False, True), (["--no-checkpoint_activations"], True, False),
+    (["--no-fast_decoder", "--no-checkpoint_activations"], False, False)])
+def test_training_path_flags_select_the_forward(flags, fast_decoder, checkpoint_activations, tmp_path):
+    import models
+    from options.train_options import TrainOptions
+
+    argv = [*TINY_SHAPEVAE, "--checkpoints_dir", str(tmp_path), *flags]
+    forward = models.create_model(TrainOptions().parse(argv, save=False)).training_forward
+    assert (forward.fast_decoder, forward.checkpoint_activations) == (fast_decoder, checkpoint_activations)
+    assert forward.plain == (not fast_decoder and not checkpoint_activations)
 
 
 def test_compile_flag_compiles_every_network_in_place(monkeypatch):

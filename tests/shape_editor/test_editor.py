@@ -13,11 +13,15 @@ from shape_editor.shape_vae import ShapeVAE
 NOSE, MOUTH = 2, 10  # standard ids; code indices 1 and 9
 
 
-def tiny_editor(seed=0):
+def tiny_vae(seed=0):
     torch.manual_seed(seed)
     cfg = ShapeVAEConfig(crop_size=32, enc_size=16, enc_widths=(32,), latent_dim=16, lstm_hidden=8, ff_hidden=16, ngf=4,
                          groups=4)
-    return MaskEditor(ShapeVAE(cfg))
+    return ShapeVAE(cfg)
+
+
+def tiny_editor(seed=0):
+    return MaskEditor(tiny_vae(seed))
 
 
 def random_labels(batch=2, seed=0):
@@ -77,13 +81,13 @@ def test_interpolate_codes_mix_only_the_parts_and_are_exact_at_the_ends():
 
 
 def spy_decode(editor, calls):
-    original = editor.vae.decode
+    original = editor.model.decode
 
     def decode(codes):
         calls.append(codes.clone())
         return original(codes)
 
-    editor.vae.decode = decode
+    editor.model.decode = decode
 
 
 @pytest.mark.parametrize("mode", ["generate", "perturb", "interpolate", "swap"])
@@ -132,9 +136,16 @@ def test_interpolation_ends_equal_reconstruction_and_swap():
 
 
 def test_reconstruct_equals_the_vae_reconstruction():
-    editor, labels = tiny_editor(), random_labels()
-    expected = editor.vae.reconstruct(torch.nn.functional.one_hot(labels[:, 0], 19).permute(0, 3, 1, 2).float())
-    torch.testing.assert_close(editor.reconstruct(labels).logits[:, 0], expected)
+    vae, labels = tiny_vae(), random_labels()
+    expected = vae.reconstruct(torch.nn.functional.one_hot(labels[:, 0], 19).permute(0, 3, 1, 2).float())
+    torch.testing.assert_close(MaskEditor(vae).reconstruct(labels).logits[:, 0], expected)
+
+
+def test_the_editor_neither_keeps_nor_changes_the_model():
+    vae = tiny_vae().train()
+    editor = MaskEditor(vae)
+    assert vae.training and all(value is not vae for value in vars(editor).values())
+    assert MaskEditor(editor.model).model is editor.model  # an inference object is used as it is
 
 
 def test_edit_rejects_unknown_modes_and_missing_targets():
@@ -147,26 +158,27 @@ def test_edit_rejects_unknown_modes_and_missing_targets():
         editor.generate(labels, [0])
 
 
-def save_payload(editor, path, **config_overrides):
-    config = {**asdict(editor.vae.config), **config_overrides}
-    torch.save({"state_dict": editor.vae.state_dict(), "config": config, "step": 3}, path)
+def save_payload(vae, path, **config_overrides):
+    config = {**asdict(vae.config), **config_overrides}
+    torch.save({"state_dict": vae.state_dict(), "config": config, "step": 3}, path)
 
 
 def test_load_shape_vae_rebuilds_the_network_from_its_checkpoint(tmp_path):
-    editor, labels = tiny_editor(), random_labels()
-    save_payload(editor, tmp_path / "latest_net_G.pth")
+    vae, labels = tiny_vae(), random_labels()
+    save_payload(vae, tmp_path / "latest_net_G.pth")
     loaded = load_shape_vae(tmp_path / "latest_net_G.pth", "cpu", expect={"label_nc": 19, "crop_size": 32})
-    assert loaded.config == editor.vae.config and not loaded.training
-    torch.testing.assert_close(MaskEditor(loaded).reconstruct(labels).logits, editor.reconstruct(labels).logits)
+    assert loaded.config == vae.config and not loaded.training
+    expected = MaskEditor(vae).reconstruct(labels).logits
+    torch.testing.assert_close(MaskEditor(loaded).reconstruct(labels).logits, expected)
 
 
 def test_load_shape_vae_names_the_file_and_the_differing_values(tmp_path):
-    editor = tiny_editor()
+    vae = tiny_vae()
     path = tmp_path / "7_net_G.pth"
-    save_payload(editor, path)
+    save_payload(vae, path)
     with pytest.raises(ValueError, match=r"7_net_G\.pth.*crop_size=32 in the checkpoint but crop_size=64 here"):
         load_shape_vae(path, expect={"crop_size": 64})
-    save_payload(editor, path, ngf=8)  # weights of ngf=4 under a config that says 8: strict load fails
+    save_payload(vae, path, ngf=8)  # weights of ngf=4 under a config that says 8: strict load fails
     with pytest.raises(ValueError, match=r"7_net_G\.pth does not fit this network"):
         load_shape_vae(path)
     torch.save({"weights": 1}, path)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from models.networks.official_keys import read_official_keys
 from shape_editor.background import HeuristicBackground, heuristic_background
 from shape_editor.config import ShapeVAEConfig
+from shape_editor.fast import compile_for_inference
 from shape_editor.official_weights import (
     KEY_RULES, load_official_checkpoint, official_config, official_to_ours, ours_to_official,
     read_official_state_dict,
@@ -47,6 +48,7 @@ def test_every_official_key_maps_onto_our_module_names(official_shapes, official
     assert ours["decoder.out_conv.weight"].shape == (18, 32, 1, 1)
     assert ours["decoder.blocks.2.conv_out.weight"] is official_state["decs_conv.decs.2.out_layers.3.weight"]
     assert ours["sequence.residual.bias"] is official_state["resh_lin.bias"]
+    assert ours["encoder.mu.weight"] is official_state["encs.mu.weight"]  # same shape as log_var: by name only
 
 
 def test_mapping_round_trips_and_rejects_unknown_keys(official_state):
@@ -78,33 +80,6 @@ def test_background_is_one_where_part_logits_sum_to_at_most_zero():
     assert logits.argmax(1).flatten().tolist() == [0, 1, 0, 1, 0]
 
 
-def official_reference_forward(state, onehot):
-    """The official VAE_net forward on official keys (mu at inference, zero LSTM state), written from its description."""
-    x = F.interpolate(onehot[:, 1:], size=(128, 128), mode="nearest").flatten(2)  # (B, 18, 128^2)
-    for i in (0, 2, 4):
-        x = F.relu(F.linear(x, state[f"encs.encs.{i}.weight"], state[f"encs.encs.{i}.bias"]))
-    mu = F.linear(x, state["encs.mu.weight"], state["encs.mu.bias"])
-    lstm = torch.nn.LSTM(256, 256, num_layers=3, batch_first=True, bidirectional=True)
-    lstm.load_state_dict({k[len("lstm."):]: v for k, v in state.items() if k.startswith("lstm.")})
-    out, _ = lstm(mu)
-    hidden = F.gelu(F.linear(out, state["decs.decs.0.weight"], state["decs.decs.0.bias"]))
-    out = F.linear(hidden, state["decs.decs.2.weight"], state["decs.decs.2.bias"]) + \
-        F.linear(out, state["resh_lin.weight"], state["resh_lin.bias"])
-    h = F.conv2d(out.view(-1, 18, 16, 16), state["decs_conv.in_conv.weight"], state["decs_conv.in_conv.bias"])
-    for b in range(4):
-        p = f"decs_conv.decs.{b}."
-        g = F.silu(F.group_norm(h, 32, state[p + "in_layers.0.weight"], state[p + "in_layers.0.bias"]))
-        g = F.conv2d(F.interpolate(g, scale_factor=2, mode="nearest"), state[p + "in_layers.2.weight"],
-                     state[p + "in_layers.2.bias"], padding=1)
-        g = F.silu(F.group_norm(g, 32, state[p + "out_layers.0.weight"], state[p + "out_layers.0.bias"]))
-        g = F.conv2d(g, state[p + "out_layers.3.weight"], state[p + "out_layers.3.bias"], padding=1)
-        skip = F.interpolate(h, scale_factor=2, mode="nearest")
-        h = F.conv2d(skip, state[p + "skip_connection.weight"], state[p + "skip_connection.bias"]) + g
-    parts = F.conv2d(h, state["decs_conv.out_conv.weight"], state["decs_conv.out_conv.bias"])
-    background = 1.0 - (parts.sum(1, keepdim=True) > 0).float()  # the official add_background_channel
-    return torch.cat([background, parts], 1)
-
-
 @pytest.mark.parametrize("wrapped", [False, True])
 def test_reader_accepts_a_raw_or_wrapped_state_dict(tmp_path, wrapped):
     state = {"encs.mu.bias": torch.arange(3.0)}
@@ -125,18 +100,20 @@ def test_official_checkpoint_loads_strictly(official_state, tmp_path):
         load_official_checkpoint(path)
 
 
-def test_forward_matches_the_official_network(official_state):
+def test_official_weights_run_alike_on_the_plain_modules_and_the_fast_path(official_state):
     vae = ShapeVAE(official_config(official_state)).eval()
     vae.load_state_dict(official_to_ours(official_state), strict=True)
     torch.manual_seed(0)
     labels = torch.randint(0, 19, (1, 1, 256, 256))
     onehot = F.one_hot(labels[:, 0], 19).permute(0, 3, 1, 2).float()
     with torch.no_grad():
-        logits = vae.reconstruct(labels)
-        expected = official_reference_forward(official_state, onehot)
-    assert logits.shape == (1, 19, 256, 256)
+        expected = vae.reconstruct(onehot)  # the plain modules: the official block order, written out
+    logits = compile_for_inference(vae).reconstruct(labels)
+    assert logits.shape == expected.shape == (1, 19, 256, 256)
+    # The official background rule: 1 where the 18 part logits sum to <= 0 (its add_background_channel).
+    assert torch.equal(expected[:, 0], (expected[:, 1:].sum(1) <= 0).float())
     assert torch.equal(logits[:, 0], (logits[:, 1:].sum(1) <= 0).float())
-    # Same function up to float rounding (our decoder computes conv(up(x)) at low resolution, another order of sums).
+    # Same function up to float rounding (the fast decoder sums in another order).
     torch.testing.assert_close(logits[:, 1:], expected[:, 1:], atol=1e-3, rtol=1e-3)
     clear = expected[:, 1:].sum(1).abs() > 1e-2  # where rounding cannot flip the background rule
     assert clear.float().mean() > 0.99 and torch.equal(logits[:, 0][clear], expected[:, 0][clear])
