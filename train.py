@@ -42,7 +42,7 @@ def train(opt: argparse.Namespace) -> trainers.BaseTrainer:
                                pin_memory=device.type == "cuda")
     model = models.create_model(opt)
     model.setup(train_set, is_main=dist_info.is_main)
-    trainer = trainers.create_trainer(opt, model, device, dist_info)
+    trainer = trainers.create_trainer(opt, model, device, dist_info, steps_per_epoch=loader.sampler.batches_per_epoch)
     if opt.continue_train:
         trainer.load_resume()
     visualizer = Visualizer(opt.checkpoints_dir, opt.name, use_html=not opt.no_html,

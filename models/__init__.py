@@ -16,5 +16,9 @@ def get_option_setter(name: str) -> Callable[[argparse.ArgumentParser, bool], ar
     return find_model_using_name(name).modify_commandline_options
 
 
+def get_option_defaults(name: str) -> Callable[[argparse.Namespace], dict]:
+    return find_model_using_name(name).option_defaults
+
+
 def create_model(opt: argparse.Namespace) -> BaseModel:
     return find_model_using_name(opt.model).from_opt(opt)

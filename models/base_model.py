@@ -26,6 +26,11 @@ class BaseModel(nn.Module):
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
         return parser
 
+    @staticmethod
+    def option_defaults(opt: argparse.Namespace) -> dict[str, Any]:
+        """Defaults of flags that depend on the value of another flag (e.g. a recipe); {} for most models."""
+        return {}
+
     def __init__(self, checkpoint_dir: str | Path) -> None:
         super().__init__()
         self.checkpoint_dir = Path(checkpoint_dir)  # the run's folder: checkpoints/<name>

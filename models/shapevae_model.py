@@ -25,9 +25,10 @@ from shape_editor.eval_mode import eval_mode
 from shape_editor.fileio import atomic_write_text
 from shape_editor.labels import LABEL_NAMES
 from shape_editor.fast import TrainingForward, compile_for_inference
-from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
+from shape_editor.losses import CLASS_WEIGHTINGS, class_weights, count_class_pixels, shape_vae_loss
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
+from shape_editor.recipe import LR_SCHEDULES, RECIPES, VAE_INITS, TrainingRecipe, init_narrow_posterior
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,14 @@ def config_from_opt(opt: argparse.Namespace) -> ShapeVAEConfig:
         lstm_layers=opt.lstm_layers, bidirectional=not opt.no_bidir, ngf=opt.ngf,
         weighted_ce=not opt.no_weighted_ce, lambda_kl=opt.lambda_kl, bg_mode=opt.bg_mode,
     )
+
+
+def recipe_from_opt(opt: argparse.Namespace) -> TrainingRecipe:
+    """The training recipe the resolved flags describe (`--recipe` gave their defaults, each flag may override).
+
+    Flags that only training has (lr, ...) keep the recipe's value at test time.
+    """
+    return TrainingRecipe(**{k: getattr(opt, k, v) for k, v in RECIPES[opt.recipe].as_flags().items()})
 
 
 def opt_from_config(config: ShapeVAEConfig) -> dict[str, Any]:
@@ -78,12 +87,27 @@ class ShapeVAEModel(BaseModel):
         parser.add_argument("--no_bidir", action="store_true", help="ablation: unidirectional LSTM")
         parser.add_argument("--ngf", type=int, default=64, help="decoder width: first block has 8*ngf channels")
         parser.add_argument("--no_weighted_ce", action="store_true", help="ablation: plain cross-entropy")
-        parser.add_argument("--lambda_kl", type=float, default=0.0005, help="weight of the KL term")
+        parser.add_argument("--recipe", type=str, default="ours", choices=tuple(RECIPES),
+                            help="defaults of the training flags below: paper = the paper's training (Eq. 1 weights, "
+                                 "CE + 0.0005 KL, Adam 1e-4); ours = what measured best (shape_editor/recipe.py)")
+        parser.add_argument("--lambda_kl", type=float, help="weight of the KL term (paper: 0.0005)")
+        parser.add_argument("--class_weighting", type=str, choices=CLASS_WEIGHTINGS,
+                            help="CE class weights: eq1 = 1 - pixel share (paper); inverse_power = share^-weight_power, "
+                                 "median = median-frequency, uniform = none (ours)")
+        parser.add_argument("--weight_power", type=float, help="exponent of --class_weighting inverse_power (ours)")
+        parser.add_argument("--lambda_dice", type=float, help="weight of a soft Dice loss over the classes present "
+                                                              "(ours; the paper has none: 0)")
+        parser.add_argument("--vae_init", type=str, choices=VAE_INITS,
+                            help="pytorch = PyTorch's default init (paper); narrow = He-init encoder and a narrow "
+                                 "initial posterior (ours)")
         parser.add_argument("--bg_mode", type=str, default="learned", choices=BG_MODES,
                             help="learned: background has its own logit; heuristic: the official Semantic-VAE rule "
                                  "(18 part logits, background where they sum to <= 0)")
         if is_train:
-            parser.set_defaults(lr=0.0001, beta1=0.9, beta2=0.999)
+            parser.add_argument("--lr_warmup_steps", type=int, help="steps of linear learning-rate warm-up (ours)")
+            parser.add_argument("--lr_schedule", type=str, choices=LR_SCHEDULES,
+                                help="constant = SPADE's per-epoch schedule alone (paper); cosine = times a per-step "
+                                     "cosine to 0 at the last step (ours)")
             parser.add_argument("--fast_decoder", action=argparse.BooleanOptionalAction, default=True,
                                 help="training forward through shape_editor.fast: each decoder 3x3 conv after nearest "
                                      "upsampling as one sub-pixel transposed conv, the output 1x1 conv folded into the "
@@ -94,12 +118,18 @@ class ShapeVAEModel(BaseModel):
                                      "outputs (same gradients, a lower memory peak, a little more compute)")
         return parser
 
+    @staticmethod
+    def option_defaults(opt: argparse.Namespace) -> dict[str, Any]:
+        """Flag defaults that depend on other flags: the chosen `--recipe`'s."""
+        return RECIPES[opt.recipe].as_flags()
+
     def __init__(self, config: ShapeVAEConfig, checkpoint_dir: str | Path, workers: int = 0,
-                 training_forward: TrainingForward | None = None) -> None:
+                 training_forward: TrainingForward | None = None, recipe: TrainingRecipe | None = None) -> None:
         """Args: the network's config; the run folder (class weights are stored there); data-loading workers;
-        how `forward` runs the VAE (default: the plain modules)."""
+        how `forward` runs the VAE (default: the plain modules); how it is trained (default: the paper's)."""
         super().__init__(checkpoint_dir)
         self.config = config
+        self.recipe = recipe or RECIPES["paper"]
         self.workers = workers
         self.vae = ShapeVAE(config)
         self.register_buffer("class_weights", torch.ones(config.label_nc))
@@ -109,11 +139,14 @@ class ShapeVAEModel(BaseModel):
     def from_opt(cls, opt: argparse.Namespace) -> ShapeVAEModel:
         forward = TrainingForward(opt.fast_decoder, opt.checkpoint_activations, opt.compile) if opt.isTrain else None
         return cls(config_from_opt(opt), Path(opt.checkpoints_dir) / opt.name, workers=opt.nThreads,
-                   training_forward=forward)
+                   training_forward=forward, recipe=recipe_from_opt(opt))
 
     # --- training ------------------------------------------------------------------------------------
     def setup(self, train_set: Dataset, is_main: bool = True) -> None:
-        """Load the class weights of Eq. 1 from the checkpoint folder, or compute them once from the data."""
+        """Initialise the network as the recipe says; load the class pixel shares from the checkpoint folder, or
+        compute them once from the data, and turn them into the recipe's class weights."""
+        if self.recipe.vae_init == "narrow":
+            init_narrow_posterior(self.vae.encoder)
         if not self.config.weighted_ce:
             return
         path = self.checkpoint_dir / "class_weights.json"
@@ -123,17 +156,17 @@ class ShapeVAEModel(BaseModel):
         else:
             shares = class_shares(train_set, label_nc, self.workers)
             if is_main:
-                record = {"label_nc": label_nc, "shares": shares.tolist(),
-                          "weights": class_weights_from_shares(shares).tolist(), "samples": len(train_set)}
+                record = {"label_nc": label_nc, "shares": shares.tolist(), "samples": len(train_set)}
                 atomic_write_text(path, json.dumps(record, indent=2))
-        self.class_weights.copy_(class_weights_from_shares(shares))
+        self.class_weights.copy_(class_weights(shares, self.recipe.class_weighting, self.recipe.weight_power))
 
     def forward(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], ShapeVAEOutput]:
-        """Losses {"CE", "KL"} (KL already weighted) and the network output for a batch."""
+        """Losses {"CE", "KL"[, "Dice"]} (each already weighted) and the network output for a batch."""
         labels = batch["label"].to(self.device, non_blocking=True)
         output = self.training_forward(self.vae, labels)  # ids: one-hot only at the encoder's size (4x smaller)
         weight = self.class_weights if self.config.weighted_ce else None
-        return shape_vae_loss(output, labels, weight, self.config.lambda_kl), output
+        losses = shape_vae_loss(output, labels, weight, self.config.lambda_kl, self.recipe.lambda_dice)
+        return losses, output
 
     # --- inspection ----------------------------------------------------------------------------------
     @torch.no_grad()

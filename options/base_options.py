@@ -91,6 +91,9 @@ class BaseOptions:
             opt.model = saved.get("model", opt.model)
         parser = models.get_option_setter(opt.model)(parser, self.is_train)
         opt, _ = parser.parse_known_args(argv)
+        dests = {action.dest for action in parser._actions}
+        parser.set_defaults(**{k: v for k, v in models.get_option_defaults(opt.model)(opt).items() if k in dests})
+        opt, _ = parser.parse_known_args(argv)
         if saved and "dataset_mode" not in explicit_flags(parser, argv):  # its flags (e.g. --label_dir) must exist
             opt.dataset_mode = saved.get("dataset_mode", opt.dataset_mode)
         opt.dataset_mode = resolve_dataset_mode(opt)

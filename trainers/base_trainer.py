@@ -80,14 +80,17 @@ class BaseTrainer(ABC):
         model: the model to train; moved to `device`.
         device: where the model trains.
         dist_info: rank and world size (world size 1 without torchrun).
+        steps_per_epoch: optimisation steps in one epoch of this process, for per-step schedules (0: unknown).
     """
 
     config_class: type[TrainerConfig] = TrainerConfig
 
-    def __init__(self, config: TrainerConfig, model: BaseModel, device: torch.device, dist_info: DistInfo) -> None:
+    def __init__(self, config: TrainerConfig, model: BaseModel, device: torch.device, dist_info: DistInfo,
+                 steps_per_epoch: int = 0) -> None:
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
         self.config, self.device, self.dist_info = config, device, dist_info
+        self.steps_per_epoch = steps_per_epoch
         self.model = model.to(device)
         configure_device(device, config.amp)
         if config.compile:
@@ -211,6 +214,11 @@ class BaseTrainer(ABC):
         set_rng_state(state["rng"])
         logger.info("resumed from %s at epoch %d, step %d", self.resume_file, self.progress.epoch,
                     self.progress.total_steps)
+
+    @property
+    def planned_steps(self) -> int:
+        """Optimisation steps of the whole run (0 when the epoch length is unknown)."""
+        return self.total_epochs * self.steps_per_epoch
 
     @property
     def total_epochs(self) -> int:

@@ -28,7 +28,8 @@ def test_trainer_step_equals_the_plain_step(one_thread):
     torch.manual_seed(3)  # the training-time sample of both paths
     losses = trainer.run_step({"label": labels})
     torch.manual_seed(3)
-    expected = shape_vae_loss(plain.train()(labels_to_onehot(labels, 19)), labels, weights, vae.config.lambda_kl)
+    expected = shape_vae_loss(plain.train()(labels_to_onehot(labels, 19)), labels, weights, vae.config.lambda_kl,
+                              trainer.model.recipe.lambda_dice)
     sum(expected.values()).backward()
     assert losses["CE"] == pytest.approx(expected["CE"].item(), rel=1e-5)
     assert losses["KL"] == pytest.approx(expected["KL"].item(), rel=1e-5)

@@ -16,7 +16,15 @@ def test_defaults_are_paper_sized_and_synthetic(tmp_path):
     assert opt.model == "shapevae" and opt.name == "shapevae"
     assert opt.dataset_mode == "synthetic" and opt.dataroot is None
     assert (opt.crop_size, opt.label_nc, opt.latent_dim, opt.enc_size, opt.lstm_layers) == (256, 19, 256, 128, 3)
-    assert opt.lambda_kl == 0.0005 and opt.isTrain
+    assert opt.recipe == "ours" and opt.lambda_kl == 1e-5 and opt.isTrain
+
+
+def test_recipe_sets_the_training_defaults_and_flags_override_them(tmp_path):
+    paper = parse_train(tmp_path, "--recipe", "paper")
+    assert (paper.lambda_kl, paper.class_weighting, paper.lambda_dice, paper.lr, paper.beta1) == (0.0005, "eq1", 0.0, 1e-4, 0.9)
+    assert (paper.vae_init, paper.lr_schedule, paper.lr_warmup_steps) == ("pytorch", "constant", 0)
+    ours = parse_train(tmp_path, "--recipe", "ours", "--lambda_dice", "0", "--lr", "0.01")
+    assert (ours.class_weighting, ours.lambda_dice, ours.lr, ours.lr_schedule) == ("inverse_power", 0.0, 0.01, "cosine")
 
 
 def test_dataroot_selects_celebamaskhq(tmp_path):
