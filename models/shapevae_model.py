@@ -55,7 +55,8 @@ def recipe_from_opt(opt: argparse.Namespace) -> TrainingRecipe:
 
     Flags that only training has (lr, ...) keep the recipe's value at test time.
     """
-    return TrainingRecipe(**{k: getattr(opt, k, v) for k, v in RECIPES[opt.recipe].as_flags().items()})
+    defaults = RECIPES[getattr(opt, "recipe", "ours")].as_flags()  # runs saved before recipes existed: ours
+    return TrainingRecipe(**{k: getattr(opt, k, v) for k, v in defaults.items()})
 
 
 def opt_from_config(config: ShapeVAEConfig) -> dict[str, Any]:
