@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -31,6 +30,7 @@ from data.labels import (
     BISENET_TO_STANDARD, LABEL_NAMES, LABEL_ORDERS, NUM_CLASSES, PALETTE, colorize, convert_order,
 )
 from data.mask_io import read_label
+from shape_editor.cli import ArgumentParser, run_cli
 from util.fileio import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def format_histogram(hist: Histogram, order: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m data.label_tools", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m data.label_tools", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     convert = commands.add_parser("convert", help="convert label files between orders and formats")
     convert.add_argument("--input", required=True, help="folder of label files (id, colour or palette PNGs)")
@@ -212,13 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "convert":
-            report = convert_folder(args.input, args.output, args.source, args.target, args.format)
-        else:
-            hist = label_histogram(args.folder, args.label_nc, args.label_order)
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
+    if args.command == "convert":
+        report = convert_folder(args.input, args.output, args.source, args.target, args.format)
+    else:
+        hist = label_histogram(args.folder, args.label_nc, args.label_order)
     if args.command == "convert":
         for path, why in report.failed.items():
             logger.warning("skipped %s: %s", path, why)
@@ -229,4 +226,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

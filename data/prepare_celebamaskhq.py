@@ -11,7 +11,6 @@ written to a temporary name and renamed, so an interrupted run leaves no half-wr
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 from functools import partial
@@ -23,6 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from data.image_folder import list_files
+from shape_editor.cli import ArgumentParser, run_cli
 from util.fileio import atomic_output, atomic_write_text
 from data.mask_io import (
     RAW_ANNO_DIRS, RAW_IMAGE_DIR, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split, read_image,
@@ -132,7 +132,7 @@ def format_report(report: PrepareReport) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (1 only when nothing could be written)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m data.prepare_celebamaskhq", description=__doc__.split("\n\n")[0])
     parser.add_argument("--raw_root", type=Path, required=True, help="folder holding CelebAMask-HQ-mask-anno")
     parser.add_argument("--out_root", type=Path, required=True, help="output folder (SEAN layout)")
     parser.add_argument("--size", type=int, default=512, help="side of the written labels and photos")
@@ -146,4 +146,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main)

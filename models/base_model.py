@@ -26,6 +26,10 @@ class BaseModel(nn.Module):
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
         return parser
 
+    @staticmethod
+    def resolve_options(opt: argparse.Namespace) -> None:
+        """Fill in defaults that depend on other flags (after opt.json and the command line); none here."""
+
     def __init__(self, opt: argparse.Namespace) -> None:
         super().__init__()
         self.opt = opt

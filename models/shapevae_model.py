@@ -16,6 +16,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from data.fingerprint import dataset_fingerprint
 from data.labels import LABEL_NAMES
 from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
@@ -54,7 +55,8 @@ class ShapeVAEModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
-        parser.add_argument("--enc_size", type=int, default=128, help="each part is resized to this before the encoder")
+        parser.add_argument("--enc_size", type=int, default=None,
+                            help="each part is resized to this before the encoder; None: min(128, --crop_size)")
         parser.add_argument("--enc_widths", type=str, default="1024,512,256", help="widths of the part encoder's MLP")
         parser.add_argument("--latent_dim", type=int, default=256, help="size of each part's latent code")
         parser.add_argument("--lstm_layers", type=int, default=3, help="layers of the sequence LSTM")
@@ -70,6 +72,11 @@ class ShapeVAEModel(BaseModel):
             parser.set_defaults(lr=0.0001, beta1=0.9, beta2=0.999)
         return parser
 
+    @staticmethod
+    def resolve_options(opt: argparse.Namespace) -> None:
+        if opt.enc_size is None:
+            opt.enc_size = min(128, opt.crop_size)
+
     def __init__(self, opt: argparse.Namespace) -> None:
         super().__init__(opt)
         self.config = config_from_opt(opt)
@@ -82,12 +89,14 @@ class ShapeVAEModel(BaseModel):
         if not self.config.weighted_ce:
             return
         path = self.checkpoint_dir / "class_weights.json"
-        if path.is_file() and json.loads(path.read_text()).get("label_nc") == self.opt.label_nc:
-            shares = torch.tensor(json.loads(path.read_text())["shares"])
+        dataset = dataset_fingerprint(train_set)  # weights of another dataset are recomputed, never reused
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+        if saved.get("dataset") == dataset and saved.get("label_nc") == self.opt.label_nc:
+            shares = torch.tensor(saved["shares"])
         else:
             shares = class_shares(train_set, self.opt.label_nc, self.opt.nThreads)
             if is_main:
-                record = {"label_nc": self.opt.label_nc, "shares": shares.tolist(),
+                record = {"dataset": dataset, "label_nc": self.opt.label_nc, "shares": shares.tolist(),
                           "weights": class_weights_from_shares(shares).tolist(), "samples": len(train_set)}
                 atomic_write_text(path, json.dumps(record, indent=2))
         self.class_weights.copy_(class_weights_from_shares(shares))

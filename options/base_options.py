@@ -16,8 +16,15 @@ from typing import Sequence
 import data
 import models
 from data.validation import AUTO_LIMIT, CHECK_MODES
+from options.saved_options import (
+    BASE_DATA_OPTIONS, apply_saved_options, check_given_architecture, check_known_keys, read_saved_options,
+    typed_value,
+)
+from options.validation import validate_options
+from shape_editor.cli import ArgumentParser
+from shape_editor.errors import UserError
+from shape_editor.run_dir import check_run_name
 from util.checkpoint import check_options_match
-from util.paths import safe_child
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +32,7 @@ logger = logging.getLogger(__name__)
 RUN_SPECIFIC_KEYS = {
     "name", "checkpoints_dir", "gpu_ids", "phase", "isTrain", "continue_train", "which_epoch", "load_from_opt_file",
     "serial_batches", "no_flip", "nThreads", "results_dir", "how_many", "seed",
-    "check_dataset", "skip_bad_files",
+    "check_dataset", "skip_bad_files", "label_cache", "label_cache_dir", "debug",
 }
 # Options that fix the saved networks' shapes or training objective, for any model. A model adds its own
 # in the class attribute `architecture_options`.
@@ -81,45 +88,60 @@ class BaseOptions:
         parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
         return parser
 
+    def full_parser(self, model: str, dataset_mode: str) -> argparse.ArgumentParser:
+        """Every flag a run of `model` on `dataset_mode` accepts, with the defaults it really uses."""
+        parser = self.initialize(ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                                allow_abbrev=False))
+        parser = models.get_option_setter(model)(parser, self.is_train)
+        parser = data.get_option_setter(dataset_mode)(parser, self.is_train)
+        parser.set_defaults(model=model, dataset_mode=dataset_mode)
+        return parser
+
     def gather_options(self, argv: Sequence[str] | None) -> argparse.Namespace:
-        """Two-pass parsing: base flags, then the model's and dataset's own flags."""
-        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        parser = self.initialize(parser)
-        opt, _ = parser.parse_known_args(argv)
-        saved = self.saved_run_options(opt)
-        if saved and "model" not in explicit_flags(parser, argv):
-            opt.model = saved.get("model", opt.model)
-        parser = models.get_option_setter(opt.model)(parser, self.is_train)
-        opt, _ = parser.parse_known_args(argv)
-        if saved and "dataset_mode" not in explicit_flags(parser, argv):  # its flags (e.g. --label_dir) must exist
-            opt.dataset_mode = saved.get("dataset_mode", opt.dataset_mode)
-        opt.dataset_mode = resolve_dataset_mode(opt)
-        parser = data.get_option_setter(opt.dataset_mode)(parser, self.is_train)
+        """Two-pass parsing: base flags pick the model and dataset, whose flags the full parser adds.
+
+        `--help` is answered by the full parser, so it lists the model's and dataset's flags too. With
+        `--load_from_opt_file` only architecture and data options come from the run's opt.json
+        (options/saved_options.py), and never those given on the command line.
+        """
+        first = self.initialize(argparse.ArgumentParser(add_help=False, allow_abbrev=False))
+        opt, _ = first.parse_known_args(argv)
+        given = explicit_flags(first, argv)
+        if opt.name is not None:
+            check_run_name(opt.name)  # before it names a folder to read from
+        path = opt_file_path(opt)
+        saved = read_saved_options(path) if opt.load_from_opt_file else {}
+        actions = {a.dest: a for a in first._actions}
+        model = opt.model
+        if "model" not in given and "model" in saved:
+            model = typed_value(actions["model"], saved["model"], path)
+        if "dataset_mode" not in given and "dataroot" not in given and saved.get("dataset_mode"):
+            opt.dataset_mode = typed_value(actions["dataset_mode"], saved["dataset_mode"], path)
+        dataset_mode = resolve_dataset_mode(opt)  # an explicit --dataroot selects its data, as in training
+        parser = self.full_parser(model, dataset_mode)
         opt = parser.parse_args(argv)
         if saved:
-            given = explicit_flags(parser, argv) | RUN_SPECIFIC_KEYS
-            for key, value in saved.items():
-                if hasattr(opt, key) and key not in given:
-                    setattr(opt, key, value)
-        opt.dataset_mode = resolve_dataset_mode(opt)
+            given = explicit_flags(parser, argv)
+            saved_model, saved_mode = (value if isinstance(value, str) else fallback for value, fallback in
+                                       ((saved.get("model"), model), (saved.get("dataset_mode"), dataset_mode)))
+            check_known_keys(saved, known_option_names(saved_model, saved_mode), path)
+            architecture = architecture_keys(model)
+            check_given_architecture(opt, saved, parser, architecture, given, path)
+            apply_saved_options(opt, saved, parser, loadable_options(model, dataset_mode, self.is_train), given, path)
         self.parser = parser
         return opt
 
-    def saved_run_options(self, opt: argparse.Namespace) -> dict:
-        """The run's saved opt.json when options should come from it (--load_from_opt_file), else {}."""
-        if not opt.load_from_opt_file:
-            return {}
-        return load_saved_options(opt_file_path(opt))
-
-    def parse(self, argv: Sequence[str] | None = None, save: bool = True) -> argparse.Namespace:
+    def parse(self, argv: Sequence[str] | None = None, save: bool = False) -> argparse.Namespace:
+        """Parse and check the options; nothing is written unless `save` (train.py saves once the run is built)."""
         opt = self.gather_options(argv)
         opt.isTrain = self.is_train
         opt.name = opt.name or opt.model
-        safe_child(opt.checkpoints_dir, opt.name)  # refuses names such as ../x
+        models.find_model_using_name(opt.model).resolve_options(opt)
+        validate_options(opt, self.parser)
         check_name_options(opt)
         opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
         if self.is_train and opt.continue_train:
-            check_resume_options(opt)  # before save_options overwrites the run's opt.json
+            check_resume_options(opt)
         if save:
             self.save_options(opt)
         self.opt = opt
@@ -136,13 +158,16 @@ class BaseOptions:
         lines.append("----------------- End -------------------")
         return "\n".join(lines)
 
-    def save_options(self, opt: argparse.Namespace) -> None:
-        """Write opt.txt (human-readable) and opt.json (machine-readable) into the checkpoint folder."""
+    def save_options(self, opt: argparse.Namespace, folder: str | Path | None = None) -> None:
+        """Write opt.txt (human-readable) and opt.json (machine-readable): into the run's checkpoint
+        folder for training, into `folder` (the results folder) for a test run."""
         from util.fileio import atomic_write_text
 
         if not is_main_process():
             return
-        expr_dir = Path(opt.checkpoints_dir) / opt.name
+        if not hasattr(self, "parser"):
+            self.parser = self.full_parser(opt.model, opt.dataset_mode)
+        expr_dir = Path(folder) if folder is not None else Path(opt.checkpoints_dir) / opt.name
         expr_dir.mkdir(parents=True, exist_ok=True)
         suffix = "" if self.is_train else "_test"
         atomic_write_text(expr_dir / f"opt{suffix}.txt", self.format_options(opt) + "\n")
@@ -174,10 +199,35 @@ def check_name_options(opt: argparse.Namespace) -> None:
             raise ValueError(f"--{key} {value!r} must be a plain name, without '/', '\\' or '..'")
 
 
+def architecture_keys(model: str) -> list[str]:
+    """The options that fix the saved networks of `model` (a checkpoint must agree on them)."""
+    model_keys = models.find_model_using_name(model).architecture_options
+    return list(dict.fromkeys((*BASE_ARCHITECTURE_OPTIONS, *model_keys)))
+
+
 def architecture_options(opt: argparse.Namespace) -> list[str]:
     """The options a checkpoint of `opt.model` must agree on to be resumed (those `opt` has)."""
-    model_keys = models.find_model_using_name(opt.model).architecture_options
-    return [key for key in dict.fromkeys((*BASE_ARCHITECTURE_OPTIONS, *model_keys)) if hasattr(opt, key)]
+    return [key for key in architecture_keys(opt.model) if hasattr(opt, key)]
+
+
+def dataset_option_names(dataset_mode: str, is_train: bool) -> set[str]:
+    """The flags the dataset adds itself (e.g. --label_dir, --synthetic_size)."""
+    parser = data.get_option_setter(dataset_mode)(argparse.ArgumentParser(add_help=False), is_train)
+    return {action.dest for action in parser._actions}
+
+
+def loadable_options(model: str, dataset_mode: str, is_train: bool) -> set[str]:
+    """The options a saved opt.json may set: architecture and data, never where to write or what to load."""
+    keys = {*architecture_keys(model), *BASE_DATA_OPTIONS, *dataset_option_names(dataset_mode, is_train)}
+    return keys - RUN_SPECIFIC_KEYS
+
+
+def known_option_names(model: str, dataset_mode: str) -> set[str]:
+    """Every option a training or test run of `model` on `dataset_mode` has (what an opt.json may hold)."""
+    from options.test_options import TestOptions
+    from options.train_options import TrainOptions
+
+    return {a.dest for cls in (TrainOptions, TestOptions) for a in cls().full_parser(model, dataset_mode)._actions}
 
 
 def check_resume_options(opt: argparse.Namespace) -> None:
@@ -189,22 +239,13 @@ def check_resume_options(opt: argparse.Namespace) -> None:
     try:
         check_options_match(opt_file_path(opt), vars(opt), architecture_options(opt))
     except ValueError as err:
-        raise ValueError(f"--continue_train: {err}. Resume with the checkpoint's values: give the same flags, or "
-                         f"drop them and add --load_from_opt_file to take every option from its opt.json") from None
+        raise UserError(f"--continue_train: {err}", opt_file_path(opt),
+                        "resume with the checkpoint's values: give the same flags, or drop them and add "
+                        "--load_from_opt_file to take the architecture options from its opt.json") from None
 
 
 def opt_file_path(opt: argparse.Namespace) -> Path:
     return Path(opt.checkpoints_dir) / (opt.name or opt.model) / "opt.json"
-
-
-def load_saved_options(path: Path) -> dict:
-    """Read a run's opt.json with a clear error when it is missing or broken."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved options at {path}: was this run trained here?")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err})") from err
 
 
 def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:

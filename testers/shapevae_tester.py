@@ -28,7 +28,7 @@ from data.labels import LABEL_NAMES, parse_parts
 from data.mask_io import read_label
 from data.transforms import PreprocessConfig, get_params, transform_label
 from shape_editor.attribute_directions import (
-    DIRECTIONS_FILE, AttributeDirections, attribute_edit, attribute_strengths, load_or_fit_directions,
+    AttributeDirections, attribute_edit, attribute_strengths, load_or_fit_directions,
 )
 from shape_editor.attributes import (
     AttributeSweep, check_attribute, concat_sweeps, measure_sweep, response_curves, summarise_sweep, sweep_definitions,
@@ -42,6 +42,7 @@ from shape_editor.metrics import confusion_matrix, per_class_iou, pixel_accuracy
 from shape_editor.official_weights import load_official_checkpoint
 from testers.base_tester import BaseTester
 from testers.export import MaskExporter
+from testers.output import directions_path
 from util.fileio import atomic_write_text
 from util.loss_plot import plot_bar_chart, plot_curves
 from util.paths import safe_child
@@ -179,7 +180,7 @@ class ShapeVAETester(BaseTester):
         self.plan = edit_plan(opt, self.editor.num_parts)
         self.directions: AttributeDirections | None = None
         if self.plan is not None and self.plan.mode == "attribute":
-            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, vae,
+            self.directions = load_or_fit_directions(directions_path(opt, opt.name, self.checkpoint), vae,
                                                      lambda: data.create_dataset(opt, phase="train"),
                                                      self.plan.parts[0], opt.attribute_samples)
         if opt.export_dir and self.plan is None:

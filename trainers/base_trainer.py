@@ -39,23 +39,22 @@ class NonFiniteLossError(RuntimeError):
     """Raised after too many non-finite losses in a row."""
 
 
-def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete the `.<name>.<random>.tmp` files of atomic writes (`util.fileio`) in `folder` and below.
-
-    Only safe when nothing else is writing there, e.g. when a run resumes.
-    """
-    stale = sorted(p for p in folder.rglob(".*.tmp") if p.is_file())
-    for path in stale:
-        path.unlink(missing_ok=True)
-    if stale:
-        logger.warning("removed %d temporary files of an interrupted save: %s", len(stale),
-                       ", ".join(str(p.relative_to(folder)) for p in stale))
-    return stale
-
-
 def linear_decay(niter: int, niter_decay: int):
     """SPADE's schedule as a LambdaLR factor: constant for `niter` epochs, then linear towards zero."""
     return lambda finished_epochs: 1.0 - max(0, finished_epochs - niter + 1) / (niter_decay + 1)
+
+
+def follow_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, base_lrs: list[float]) -> None:
+    """Set the optimiser's rates to `base_lrs` scaled by the scheduler's factor at its restored epoch.
+
+    A loaded optimiser keeps the rates it had when saved (0 at the end of a decay); the schedule's
+    lambdas, rebuilt from the present flags, say what the rates must be now.
+    """
+    scheduler.base_lrs = base_lrs
+    lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(base_lrs, scheduler.lr_lambdas)]
+    for group, base, lr in zip(scheduler.optimizer.param_groups, base_lrs, lrs):
+        group["initial_lr"], group["lr"] = base, lr
+    scheduler._last_lr = lrs
 
 
 def cpu_has_native_bf16() -> bool:
@@ -183,17 +182,17 @@ class BaseTrainer(ABC):
     def load_resume(self) -> None:
         """Restore model, optimisers, schedules, progress and RNG from `latest_resume.pth`.
 
-        First removes the temporary files a killed save left behind (the saves are atomic, so the files
-        they were replacing are intact).
+        The learning rates then follow the schedule of the present flags (`--lr`, `--niter`,
+        `--niter_decay`) at the restored epoch, so extending a finished run trains on instead of at rate 0.
         """
-        if self.dist_info.is_main:
-            remove_stale_temp_files(self.model.checkpoint_dir)
         state = load_checkpoint(self.resume_file, map_location=self.device)
         load_state_dict_checked(self.model, state["model"], self.resume_file)
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
         for name, scheduler in self.schedulers.items():
+            base_lrs = list(scheduler.base_lrs)  # from the present flags
             scheduler.load_state_dict(state["schedulers"][name])
+            follow_schedule(scheduler, base_lrs)
         self.progress = Progress(**{k: int(v) for k, v in state["progress"].items()})
         set_rng_state(state["rng"])
         logger.info("resumed from %s at epoch %d, step %d", self.resume_file, self.progress.epoch,
