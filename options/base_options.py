@@ -104,7 +104,7 @@ class BaseOptions:
         `--load_from_opt_file` only architecture and data options come from the run's opt.json
         (options/saved_options.py), and never those given on the command line.
         """
-        first = self.initialize(argparse.ArgumentParser(add_help=False, allow_abbrev=False))
+        first = self.initialize(ArgumentParser(add_help=False, allow_abbrev=False))
         opt, _ = first.parse_known_args(argv)
         given = explicit_flags(first, argv)
         if opt.name is not None:

@@ -71,7 +71,7 @@ class RunLock:
 
     Args:
         run_dir: the run folder (created when missing).
-        flag: the flag that named it, for error messages (e.g. "--name run1").
+        flag: the flag that named it, for error messages (e.g. "--name").
     """
 
     def __init__(self, run_dir: str | Path, flag: str = "--name") -> None:
@@ -85,7 +85,8 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise UserError(f"the run folder is in use by process {self.holder()}", f"{self.flag} {self.run_dir}",
+            where = f"{self.run_dir}, {self.flag} {self.run_dir.name}"
+            raise UserError(f"the run folder is in use by process {self.holder()}", where,
                             "wait until that process ends (or stop it), or pick another --name") from None
         self.fd = fd
         return self
@@ -125,5 +126,5 @@ def check_run_start(run_dir: Path, *, resume: bool, overwrite: bool, flag: str) 
     contents = run_contents(run_dir)
     if contents and not resume and not overwrite:
         shown = ", ".join(contents[:3]) + (", ..." if len(contents) > 3 else "")
-        raise UserError(f"the run folder already holds a run ({shown})", f"{flag} {run_dir}",
+        raise UserError(f"the run folder already holds a run ({shown})", f"{run_dir}, {flag} {run_dir.name}",
                         "resume it with --continue_train, replace it with --overwrite, or pick another --name")
