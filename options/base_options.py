@@ -122,6 +122,8 @@ class BaseOptions:
         opt = parser.parse_args(argv)
         if saved:
             given = explicit_flags(parser, argv)
+            if "dataroot" in given:  # other data: the file's dataset mode does not apply to it
+                given.add("dataset_mode")
             saved_model, saved_mode = (value if isinstance(value, str) else fallback for value, fallback in
                                        ((saved.get("model"), model), (saved.get("dataset_mode"), dataset_mode)))
             check_known_keys(saved, known_option_names(saved_model, saved_mode), path)

@@ -27,8 +27,8 @@ class Bound(NamedTuple):
 
     def describe(self, kind: str) -> str:
         if self.high is None:
-            return f"{kind} >= {self.low:g}"
-        return f"{kind} from {self.low:g} to {self.high:g}"
+            return f"{kind} >= {self.low}"
+        return f"{kind} from {self.low} to {self.high}"
 
 
 AT_LEAST_0, AT_LEAST_1, AT_LEAST_2 = Bound(0), Bound(1), Bound(2)
@@ -79,7 +79,7 @@ def check_numeric(opt: argparse.Namespace, parser: argparse.ArgumentParser) -> N
             raise UserError(f"{value} is not a finite number", f"--{action.dest}",
                             f"give {bound.describe(kind) if bound else 'a finite number'}")
         if bound is not None and not bound.holds(value):
-            raise UserError(f"{value:g} is out of range", f"--{action.dest}", f"give {bound.describe(kind)}")
+            raise UserError(f"{value} is out of range", f"--{action.dest}", f"give {bound.describe(kind)}")
 
 
 def is_path_flag(dest: str) -> bool:
