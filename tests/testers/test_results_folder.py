@@ -1,0 +1,64 @@
+"""test.py writes only under --results_dir: one folder per mode and part, replaced whole, never a mix."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import test as test_entry
+import train
+from tests.reliability.conftest import LIGHT_SHAPEVAE
+from tests.reliability.helpers import folder_digest, one_error_line, run_entry
+from testers.output import directions_path
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ck")
+    train.main([*LIGHT_SHAPEVAE, "--checkpoints_dir", str(root), "--name", "run", "--synthetic_size", "2",
+                "--synthetic_test_size", "2", "--batchSize", "2", "--niter", "1", "--no_synthetic_images",
+                "--eval_freq", "0"])
+    return root
+
+
+def run_test(checkpoints: Path, results: Path, *extra: str) -> Path:
+    return test_entry.main(["--checkpoints_dir", str(checkpoints), "--name", "run", "--results_dir", str(results),
+                            "--synthetic_test_size", "2", "--n_samples", "2", *extra])
+
+
+def test_results_go_only_under_results_dir_one_folder_per_edit(checkpoints, tmp_path):
+    before = folder_digest(checkpoints)
+    results = tmp_path / "results"
+    pages = [run_test(checkpoints, results), run_test(checkpoints, results, "--edit_part", "nose"),
+             run_test(checkpoints, results, "--edit_part", "nose,mouth", "--edit_mode", "perturb"),
+             run_test(checkpoints, results, "--results_name", "mine", "--edit_part", "nose")]
+    assert [p.parent.name for p in pages] == ["test_latest", "test_latest_generate_nose",
+                                              "test_latest_perturb_nose-mouth", "mine"]
+    assert all(p.is_file() and p.parent.parent == results / "run" for p in pages)
+    assert (pages[0].parent / "opt_test.json").is_file()
+    assert folder_digest(checkpoints) == before  # the checkpoint folder may be read-only
+
+
+def test_a_rerun_replaces_the_folder_and_a_failed_run_keeps_it(checkpoints, tmp_path, capsys):
+    results = tmp_path / "results"
+    page = run_test(checkpoints, results, "--edit_part", "nose")
+    stale = page.parent / "images" / "stale_from_an_older_run.png"
+    stale.write_bytes(b"old")
+    run_test(checkpoints, results, "--edit_part", "nose")
+    assert not stale.exists()
+    before = folder_digest(results)
+    argv = ["--checkpoints_dir", str(checkpoints), "--name", "run", "--results_dir", str(results),
+            "--edit_part", "nose", "--which_epoch", "9"]
+    status, stderr = run_entry(test_entry.main, argv, capsys)
+    assert status == 2 and "9_net_G.pth" in one_error_line(stderr)
+    assert folder_digest(results) == before and not list(results.glob("run/.*"))
+
+
+def test_attribute_directions_are_keyed_by_the_checkpoint_content(tmp_path):
+    first, second = tmp_path / "1_net_G.pth", tmp_path / "2_net_G.pth"
+    first.write_bytes(b"epoch one")
+    second.write_bytes(b"epoch two")
+    opt = SimpleNamespace(results_dir=str(tmp_path))
+    paths = {directions_path(opt, "run", p) for p in (first, second)}
+    assert len(paths) == 2 and all(p.parent == tmp_path / "run" / "cache" for p in paths)
