@@ -57,7 +57,7 @@ def page_images(page):
 
 def test_generate_nose_writes_page_and_metrics(trained, tmp_path):
     page, metrics = run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "generate", "--n_samples", "3")
-    assert page == tmp_path / "tiny" / "test_latest" / "index.html"
+    assert page == tmp_path / "tiny" / "test_latest_generate_nose" / "index.html"
     recon = metrics["reconstruction"]
     assert metrics["inputs"] == 2
     assert 0 <= recon["mIoU"] <= 100 and 0 <= recon["pixel_accuracy"] <= 100
@@ -159,7 +159,7 @@ def test_bad_part_names_and_background_are_refused(trained, tmp_path):
 
 
 def test_checkpoint_with_another_crop_size_is_refused(trained, tmp_path):
-    with pytest.raises(ValueError, match=r"crop_size=32 in the checkpoint but crop_size=64 here"):
+    with pytest.raises(ValueError, match=r"--crop_size 32 \(checkpoint\) vs 64 \(now\)"):
         run_test(trained, tmp_path, "--crop_size", "64", "--load_size", "64")
 
 
@@ -195,7 +195,8 @@ def test_attribute_mode_fits_stores_and_reports_the_response(trained, tmp_path):
     page, metrics = run_test(trained, tmp_path, "--edit_part", "hair", "--edit_mode", "attribute", "--attribute",
                              "area", "--edit_strength", "2", "--n_steps", "3", "--synthetic_size", "12",
                              "--attribute_samples", "10")
-    assert (checkpoints / "tiny" / "attribute_directions.pth").is_file()
+    assert len(list((tmp_path / "tiny" / "cache").glob("attribute_directions_*.pth"))) == 1
+    assert not list((checkpoints / "tiny").glob("attribute_directions*"))  # nothing written into checkpoints
     edit = metrics["edit"]
     assert edit["mode"] == "attribute" and edit["attribute"] == "area"
     assert {"correlation", "monotonicity", "slope", "locality", "validity"} <= set(edit)
