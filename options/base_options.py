@@ -25,6 +25,7 @@ from shape_editor.cli import ArgumentParser
 from shape_editor.errors import UserError
 from shape_editor.run_dir import check_run_name
 from util.checkpoint import check_options_match
+from util.paths import safe_child
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ class BaseOptions:
         opt.name = opt.name or opt.model
         models.find_model_using_name(opt.model).resolve_options(opt)
         validate_options(opt, self.parser)
+        safe_child(opt.checkpoints_dir, opt.name)  # a run folder that is a link to elsewhere is refused
         check_name_options(opt)
         opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
         if self.is_train and opt.continue_train:

@@ -49,15 +49,20 @@ def swap_in(staging: Path, target: Path) -> None:
 def replaced_folder(target: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside `target`; when the block succeeds it replaces `target`.
 
-    On an error the temporary folder is deleted and `target` is left as it was.
+    On an error the temporary folder, and the parent folders made for it, are deleted: `target` and
+    everything around it is left as it was.
     """
     target = Path(target)
+    made = [p for p in target.parents if not p.exists()]  # innermost first
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield staging
         staging.chmod(0o755)  # mkdtemp makes 0700 folders, too strict for pages others read
         swap_in(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
