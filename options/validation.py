@@ -44,7 +44,7 @@ NUMERIC_RULES: dict[str, Bound] = {
     "save_epoch_freq": AT_LEAST_1, "eval_freq": AT_LEAST_0, "niter": AT_LEAST_1, "niter_decay": AT_LEAST_0,
     "max_bad_steps": AT_LEAST_1, "D_steps_per_G": AT_LEAST_1,
     # optimiser and losses
-    "lr": Bound(1e-12, 10), "beta1": UNIT, "beta2": UNIT, "grad_clip": AT_LEAST_0,
+    "lr": AT_LEAST_0, "beta1": UNIT, "beta2": UNIT, "grad_clip": AT_LEAST_0,
     "lambda_kl": AT_LEAST_0, "lambda_feat": AT_LEAST_0, "lambda_vgg": AT_LEAST_0,
     # networks
     "enc_size": AT_LEAST_1, "latent_dim": AT_LEAST_1, "lstm_layers": AT_LEAST_1, "ngf": AT_LEAST_1,
