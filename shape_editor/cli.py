@@ -3,7 +3,7 @@
 Expected errors end with one line on stderr, `error: <what> (<file or flag>): <how to fix>`, and exit
 status 2; `--debug` on the command line or `SHAPEVAE_DEBUG=1` shows the traceback as well. Expected are
 `UserError`, the `ValueError`/`NotImplementedError` this project raises on purpose (bad flags, data or
-files), and the operating system's file errors. Anything else is a bug: its traceback is kept.
+files), and the operating system's errors about a named file. Anything else is a bug: its traceback is kept.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from shape_editor.errors import UserError
 
 DEBUG_ENV = "SHAPEVAE_DEBUG"
 USER_ERROR_STATUS = 2
-FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
 def _own_modules() -> frozenset[str]:
@@ -42,15 +41,23 @@ def raised_by_own_code(tb: TracebackType | None) -> bool:
     return frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in OWN_MODULES
 
 
+FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def is_file_error(err: BaseException) -> bool:
+    """An operating-system error about a named file: missing, no permission, a link where none may be, ..."""
+    return isinstance(err, OSError) and bool(err.filename) and not isinstance(err, UserError)
+
+
 def is_expected(err: BaseException) -> bool:
-    if isinstance(err, (UserError, FILE_ERRORS)):
+    if isinstance(err, (UserError, FILE_ERRORS)) or is_file_error(err):
         return True
     return isinstance(err, (ValueError, NotImplementedError)) and raised_by_own_code(err.__traceback__)
 
 
 def error_line(err: BaseException) -> str:
     """The one line an expected error prints."""
-    if isinstance(err, FILE_ERRORS) and err.filename:
+    if is_file_error(err):
         return f"error: {err.strerror or type(err).__name__} ({err.filename}): check the path and its permissions"
     return f"error: {err}"
 

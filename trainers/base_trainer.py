@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.base_model import BaseModel
-from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from util.checkpoint import atomic_torch_save_all, load_checkpoint, load_state_dict_checked
 from util.distributed import DistInfo
 from util.seed import rng_state, set_rng_state
 
@@ -163,12 +163,13 @@ class BaseTrainer(ABC):
         return self.model.checkpoint_dir / "latest_resume.pth"
 
     def save(self, which: str) -> None:
-        """Network files for `which`; for `latest` also the full resume state. Rank 0 only."""
+        """Network files for `which`; for `latest` also the full resume state, all moved together. Rank 0 only."""
         if not self.dist_info.is_main:
             return
-        self.model.save_networks(which, self.progress.total_steps)
+        files = self.model.network_files(which, self.progress.total_steps)
         if which == "latest":
-            atomic_torch_save(self.resume_state(), self.resume_file)
+            files[self.resume_file] = self.resume_state()
+        atomic_torch_save_all(files)
 
     def resume_state(self) -> dict[str, Any]:
         return {

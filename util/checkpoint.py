@@ -8,12 +8,19 @@ from typing import Any, Mapping
 
 import torch
 
-from util.fileio import atomic_output
+from util.fileio import atomic_output, atomic_outputs
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     with atomic_output(path) as tmp:
         torch.save(obj, tmp)
+
+
+def atomic_torch_save_all(files: Mapping[Path, Any]) -> None:
+    """Save several checkpoints so that either all of them move or none does (`atomic_outputs`)."""
+    with atomic_outputs(list(files)) as temps:
+        for tmp, obj in zip(temps, files.values()):
+            torch.save(obj, tmp)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

@@ -8,23 +8,50 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence, TextIO
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed."""
+    with atomic_outputs([path]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_outputs(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Temporary paths for several files that replace theirs only once every one is written.
+
+    A failure while writing any of them (a full disk, an error) moves none, so files that belong
+    together (a network and its resume state) never end up at different steps.
+    """
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(_staged(path)) for path in paths]
+        yield temps
+        for tmp, path in zip(temps, paths):
+            tmp.chmod(0o644)  # mkstemp makes 0600 files, too strict for pages and datasets others read
+            os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _staged(path: str | Path) -> Iterator[Path]:
+    """A temporary path next to `path`, removed on exit unless it was renamed into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    tmp = Path(name)
     try:
-        yield tmp
-        tmp.chmod(0o644)  # mkstemp makes 0600 files, too strict for pages and datasets others read
-        os.replace(tmp, path)
+        yield Path(name)
     finally:
-        tmp.unlink(missing_ok=True)
+        Path(name).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def append_no_follow(path: str | Path) -> Iterator[TextIO]:
+    """Open a log for appending, refusing a symlink in its place (it would write wherever the link points)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        yield handle
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
