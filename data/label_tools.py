@@ -31,6 +31,7 @@ from data.labels import (
 )
 from data.mask_io import read_label
 from shape_editor.cli import ArgumentParser, run_cli
+from shape_editor.errors import UserError
 from util.fileio import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,25 @@ class FolderReport(NamedTuple):
     failed: dict[str, str]  # file -> why it was skipped
 
 
+def check_convert_target(input_dir: Path, output_dir: Path, files: list[Path]) -> None:
+    """Refuse an output folder inside (or equal to) the input, and inputs that would write one output file.
+
+    Either would overwrite data: the originals, or one converted file with another.
+    """
+    inside = output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents
+    if inside:
+        raise UserError("the output folder is inside the input folder, so the originals would be overwritten",
+                        f"--output {output_dir}", "give a folder outside --input")
+    by_stem: dict[str, list[str]] = {}
+    for path in files:
+        by_stem.setdefault(path.stem.casefold(), []).append(path.name)
+    clashes = [names for names in by_stem.values() if len(names) > 1]
+    if clashes:
+        shown = "; ".join(" and ".join(names) for names in clashes[:3])
+        raise UserError(f"{len(clashes)} groups of input files would write the same <stem>.png ({shown})",
+                        f"--input {input_dir}", "rename or remove one file of each group")
+
+
 def convert_folder(input_dir: str | Path, output_dir: str | Path, source: str, target: str, fmt: str) -> FolderReport:
     """Convert every label file of `input_dir` (`source` order for id-valued files) into `output_dir/<stem>.png`.
 
@@ -94,6 +114,7 @@ def convert_folder(input_dir: str | Path, output_dir: str | Path, source: str, t
             raise ValueError(f"unknown label order {order!r}; choose one of {LABEL_ORDERS}")
     encode_label(np.zeros((1, 1), dtype=np.uint8), target, fmt)  # fail on a bad format / order before any work
     files = list_files(input_dir, LABEL_EXTENSIONS)
+    check_convert_target(Path(input_dir), Path(output_dir), files)
     failed: dict[str, str] = {}
     for path in tqdm(files, desc=f"convert {source} -> {target} {fmt}", unit="file"):
         try:
