@@ -30,7 +30,7 @@ from models.sean_model import masks_only_message, reconstruction_metrics
 from shape_editor.editor import EditOutput
 from shape_editor.masks import labels_to_onehot
 from testers.base_tester import BaseTester
-from testers.export import MaskExporter
+from testers.export import MaskExporter, check_export_target
 from testers.pipeline import ShapePlugin
 from testers.shapevae_tester import TARGET_MODES, caption, fixed_target, paired_targets
 from util.checkpoint import check_options_match
@@ -84,6 +84,9 @@ class SEANTester(BaseTester):
         self.target = fixed_target(opt, self.dataset) if self.plan and self.plan.mode in TARGET_MODES else None
         if opt.export_dir and self.plugin is None:
             raise ValueError("--export_dir needs --shape_name (and an edit): SEAN alone makes no new masks")
+        if opt.export_dir:
+            check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None),
+                                                 getattr(opt, "image_dir", None)])
 
     @torch.no_grad()
     def run(self) -> Path:

@@ -41,7 +41,7 @@ from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, p
 from shape_editor.metrics import confusion_matrix, per_class_iou, pixel_accuracy
 from shape_editor.official_weights import load_official_checkpoint
 from testers.base_tester import BaseTester
-from testers.export import MaskExporter
+from testers.export import MaskExporter, check_export_target
 from testers.output import directions_path
 from util.fileio import atomic_write_text
 from util.loss_plot import plot_bar_chart, plot_curves
@@ -185,6 +185,8 @@ class ShapeVAETester(BaseTester):
                                                      self.plan.parts[0], opt.attribute_samples)
         if opt.export_dir and self.plan is None:
             raise ValueError("--export_dir needs an edit: give --edit_part (or --edit_mode all)")
+        if opt.export_dir:
+            check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None)])
         self.dataset = data.create_dataset(opt, phase=opt.phase)
         self.count = min(len(self.dataset), opt.how_many)
         if self.count < 1:

@@ -45,6 +45,14 @@ def swap_in(staging: Path, target: Path) -> None:
     remove_path(staging)  # now holds the previous folder
 
 
+def staging_folder(target: Path) -> Path:
+    """A new empty folder beside `target` (same file system, so it can be renamed into place)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    staging.chmod(0o755)  # mkdtemp makes 0700 folders, too strict for pages others read
+    return staging
+
+
 @contextlib.contextmanager
 def replaced_folder(target: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside `target`; when the block succeeds it replaces `target`.
@@ -54,11 +62,9 @@ def replaced_folder(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     made = [p for p in target.parents if not p.exists()]  # innermost first
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    staging = staging_folder(target)
     try:
         yield staging
-        staging.chmod(0o755)  # mkdtemp makes 0700 folders, too strict for pages others read
         swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -62,3 +62,31 @@ def test_attribute_directions_are_keyed_by_the_checkpoint_content(tmp_path):
     opt = SimpleNamespace(results_dir=str(tmp_path))
     paths = {directions_path(opt, "run", p) for p in (first, second)}
     assert len(paths) == 2 and all(p.parent == tmp_path / "run" / "cache" for p in paths)
+
+
+def test_an_export_is_one_transaction(checkpoints, tmp_path, capsys):
+    export = tmp_path / "augmented"
+    run_test(checkpoints, tmp_path / "results", "--edit_part", "nose", "--export_dir", str(export), "--how_many", "2")
+    first = folder_digest(export)
+    assert "manifest.csv" in first and len([k for k in first if k.startswith("labels/")]) == 4
+    (export / "labels" / "stale_unlisted.png").write_bytes(b"from an older, larger export")
+    run_test(checkpoints, tmp_path / "results", "--edit_part", "nose", "--export_dir", str(export), "--how_many", "1")
+    second = folder_digest(export)
+    assert "labels/stale_unlisted.png" not in second and len([k for k in second if k.startswith("labels/")]) == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_an_export_never_replaces_data_or_foreign_folders(checkpoints, tmp_path, capsys):
+    foreign = tmp_path / "my_photos"
+    foreign.mkdir()
+    (foreign / "holiday.jpg").write_bytes(b"irreplaceable")
+    before = folder_digest(tmp_path)
+    argv = ["--checkpoints_dir", str(checkpoints), "--name", "run", "--results_dir", str(tmp_path / "results"),
+            "--edit_part", "nose", "--export_dir", str(foreign)]
+    status, stderr = run_entry(test_entry.main, argv, capsys)
+    assert status == 2 and "no manifest.csv" in one_error_line(stderr)
+    data_root = tmp_path / "faces"
+    status, stderr = run_entry(test_entry.main, [*argv[:-1], str(data_root / "test"), "--dataset_mode", "custom",
+                                                 "--label_dir", str(data_root / "test" / "labels")], capsys)
+    assert status == 2 and "mix with the data being read" in one_error_line(stderr)
+    assert folder_digest(tmp_path) == before
