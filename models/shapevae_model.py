@@ -24,7 +24,7 @@ from shape_editor.config import BG_MODES
 from shape_editor.losses import class_weights_from_shares, count_class_pixels, shape_vae_loss
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
-from util.fileio import atomic_write_text
+from util.fileio import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class ShapeVAEModel(BaseModel):
             if is_main:
                 record = {"dataset": dataset, "label_nc": self.opt.label_nc, "shares": shares.tolist(),
                           "weights": class_weights_from_shares(shares).tolist(), "samples": len(train_set)}
-                atomic_write_text(path, json.dumps(record, indent=2))
+                atomic_write_json(path, record, indent=2)
         self.class_weights.copy_(class_weights_from_shares(shares))
 
     def forward(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], ShapeVAEOutput]:

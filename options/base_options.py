@@ -7,7 +7,6 @@ parses everything. Options are saved as `opt.txt` (non-defaults marked) and `opt
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -165,7 +164,7 @@ class BaseOptions:
     def save_options(self, opt: argparse.Namespace, folder: str | Path | None = None) -> None:
         """Write opt.txt (human-readable) and opt.json (machine-readable): into the run's checkpoint
         folder for training, into `folder` (the results folder) for a test run."""
-        from util.fileio import atomic_write_text
+        from util.fileio import atomic_write_json, atomic_write_text
 
         if not is_main_process():
             return
@@ -175,7 +174,7 @@ class BaseOptions:
         expr_dir.mkdir(parents=True, exist_ok=True)
         suffix = "" if self.is_train else "_test"
         atomic_write_text(expr_dir / f"opt{suffix}.txt", self.format_options(opt) + "\n")
-        atomic_write_text(expr_dir / f"opt{suffix}.json", json.dumps(vars(opt), indent=2, sort_keys=True, default=str))
+        atomic_write_json(expr_dir / f"opt{suffix}.json", vars(opt), indent=2, sort_keys=True, default=str)
 
 
 def resolve_dataset_mode(opt: argparse.Namespace) -> str:

@@ -25,7 +25,7 @@ import test as test_script
 import train
 from options.train_options import TrainOptions
 from shape_editor.cli import ArgumentParser, run_cli
-from util.fileio import atomic_write_text
+from util.fileio import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger("table1")
 
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     edit = f"{args.edit_mode} {args.edit_part}, K={args.n_samples}"
     table = markdown_table(rows, edit, steps)
     atomic_write_text(out_dir / "table1.md", table)
-    atomic_write_text(out_dir / "table1.json", json.dumps({"steps": steps, "edit": edit, "rows": rows}, indent=2))
+    atomic_write_json(out_dir / "table1.json", {"steps": steps, "edit": edit, "rows": rows}, indent=2)
     print(table)
     return rows
 

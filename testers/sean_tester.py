@@ -12,7 +12,6 @@ generic look for that class rather than this person's (`unstyled_pixel_share` in
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ from testers.export import MaskExporter, check_export_target
 from testers.pipeline import ShapePlugin
 from testers.shapevae_tester import TARGET_MODES, caption, fixed_target, paired_targets
 from util.checkpoint import check_options_match
-from util.fileio import atomic_write_text
+from util.fileio import atomic_write_json
 from util.image import save_image, tensor_to_image
 from util.visualizer import Visual, save_results_page
 
@@ -179,7 +178,7 @@ class SEANTester(BaseTester):
     def write_page(self, metrics: dict[str, Any], rows: list[tuple[str, dict[str, Visual]]]) -> Path:
         web_dir = self.web_dir
         web_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(web_dir / "metrics.json", json.dumps(metrics, indent=2))
+        atomic_write_json(web_dir / "metrics.json", metrics, indent=2)
         what = f"{self.opt.shape_name} {self.plan.mode} {self.plan.name}" if self.plan else "reconstruction"
         shown = {"inputs": metrics["inputs"], **metrics["reconstruction"],
                  **{k: v for k, v in metrics.get("edit", {}).items() if not isinstance(v, list)},

@@ -10,7 +10,6 @@ Without `--edit_part` the run only reconstructs, except `--edit_mode all` (whole
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import time
@@ -43,7 +42,7 @@ from shape_editor.official_weights import load_official_checkpoint
 from testers.base_tester import BaseTester
 from testers.export import MaskExporter, check_export_target
 from testers.output import directions_path
-from util.fileio import atomic_write_text
+from util.fileio import atomic_write_json
 from util.loss_plot import plot_bar_chart, plot_curves
 from util.paths import safe_child
 from util.visualizer import Visual, save_results_page
@@ -287,7 +286,7 @@ class ShapeVAETester(BaseTester):
                    sweep: AttributeSweep | None = None) -> Path:
         web_dir = self.web_dir
         web_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(web_dir / "metrics.json", json.dumps(metrics, indent=2))
+        atomic_write_json(web_dir / "metrics.json", metrics, indent=2)
         recon = metrics["reconstruction"]
         names = list(recon["per_class_iou"])
         values = [math.nan if v is None else v for v in recon["per_class_iou"].values()]

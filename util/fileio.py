@@ -5,10 +5,12 @@ A crash or kill at any moment leaves either the old file or the new one, never h
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, Sequence, TextIO
+from typing import Any, Iterator, Sequence, TextIO
 
 
 @contextlib.contextmanager
@@ -57,3 +59,23 @@ def append_no_follow(path: str | Path) -> Iterator[TextIO]:
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def finite_or_null(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float replaced by None (JSON null), in nested dicts/lists/tuples."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: finite_or_null(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(value) for value in obj]
+    return obj
+
+
+def strict_json(obj: Any, **kwargs: Any) -> str:
+    """JSON that strict readers accept: undefined numbers become null, never a bare NaN or Infinity."""
+    return json.dumps(finite_or_null(obj), allow_nan=False, **kwargs)
+
+
+def atomic_write_json(path: str | Path, obj: Any, **kwargs: Any) -> None:
+    atomic_write_text(path, strict_json(obj, **kwargs))

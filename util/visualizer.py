@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from util.html import HTML
-from util.fileio import append_no_follow, atomic_write_text
+from util.fileio import append_no_follow, atomic_write_json
 from util.image import atomic_output, safe_filename, save_image, to_visual, unique_stems
 from util.loss_plot import plot_curves, plot_loss_curves
 
@@ -60,7 +60,7 @@ def _read_json(path: Path, default: object) -> object:
 
 
 def _write_json(path: Path, obj: object) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False))
+    atomic_write_json(path, obj, indent=1, ensure_ascii=False)
 
 
 class Visualizer:

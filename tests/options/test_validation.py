@@ -1,13 +1,10 @@
 """Every numeric flag is checked at parse time; `--model X --help` shows every flag with its real default."""
 from __future__ import annotations
 
-import argparse
-import sys
 
 import pytest
 
 import data
-import models
 import test as test_entry
 import train
 from options.test_options import TestOptions

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 
 import pytest
@@ -12,7 +13,8 @@ from shape_editor.cli import error_line, is_expected
 from tests.reliability.conftest import LIGHT_SHAPEVAE
 from util import checkpoint
 from util.checkpoint import atomic_torch_save_all, load_checkpoint
-from util.fileio import append_no_follow
+from util.fileio import append_no_follow, atomic_write_json
+from util.visualizer import Visualizer
 
 
 def test_logs_refuse_a_symlink_in_their_place(tmp_path):
@@ -54,3 +56,18 @@ def test_a_full_disk_during_the_resume_save_keeps_the_latest_pair_in_step(tmp_pa
     run_dir = tmp_path / "run"
     network, resume = load_checkpoint(run_dir / "latest_net_G.pth"), load_checkpoint(run_dir / "latest_resume.pth")
     assert network["step"] == resume["progress"]["total_steps"] == 1
+
+
+def strict_load(text: str):
+    """A reader that rejects NaN and Infinity, as strict JSON parsers in other languages do."""
+    def refuse(name):
+        raise ValueError(f"bare {name} in JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_files_hold_null_for_undefined_numbers(tmp_path):
+    atomic_write_json(tmp_path / "metrics.json", {"mIoU": float("nan"), "per_class": [1.0, float("inf")], "n": 3})
+    assert strict_load((tmp_path / "metrics.json").read_text()) == {"mIoU": None, "per_class": [1.0, None], "n": 3}
+    visualizer = Visualizer(str(tmp_path), "run", use_html=False)
+    visualizer.add_metrics(1, {"mIoU": float("nan"), "accuracy": 50.0})
+    strict_load((tmp_path / "run" / "val_metrics.json").read_text())
