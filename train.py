@@ -19,7 +19,7 @@ from data.loader import create_dataloader, start_epoch
 from options.train_options import TrainOptions
 from shape_editor.cli import run_cli
 from shape_editor.run_dir import RunLock, check_run_start, clear_run_dir, remove_own_temp_files
-from util.distributed import cleanup_distributed, init_distributed, select_device
+from util.distributed import DistInfo, cleanup_distributed, init_distributed, select_device
 from util.seed import seed_everything
 from util.visualizer import Visualizer
 
@@ -47,15 +47,15 @@ def train(opt: argparse.Namespace) -> trainers.BaseTrainer:
 
 
 def claim_run_dir(lock: RunLock, opt: argparse.Namespace) -> None:
-    """The run is built: clear the folder for --overwrite, drop a killed save's temp files, record our pid."""
+    """The run is built: clear the folder for --overwrite, or drop the temp files of a killed save to resume."""
     if opt.overwrite:
         clear_run_dir(lock.run_dir)
     elif opt.continue_train:
         remove_own_temp_files(lock.run_dir)
-    lock.record_pid()
 
 
-def fit(opt: argparse.Namespace, dist_info, lock: RunLock | None) -> trainers.BaseTrainer:
+def fit(opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None) -> trainers.BaseTrainer:
+    """Build data, model and trainer, claim the run folder (rank 0 holds `lock`), then train to the end."""
     device = select_device(opt.gpu_ids, dist_info.local_rank)
     seed_everything(opt.seed + dist_info.rank)
     train_set = data.create_dataset(opt)

@@ -112,26 +112,29 @@ class BaseOptions:
         path = opt_file_path(opt)
         saved = read_saved_options(path) if opt.load_from_opt_file else {}
         actions = {a.dest: a for a in first._actions}
-        model = opt.model
         if "model" not in given and "model" in saved:
-            model = typed_value(actions["model"], saved["model"], path)
+            opt.model = typed_value(actions["model"], saved["model"], path)
         if "dataset_mode" not in given and "dataroot" not in given and saved.get("dataset_mode"):
             opt.dataset_mode = typed_value(actions["dataset_mode"], saved["dataset_mode"], path)
-        dataset_mode = resolve_dataset_mode(opt)  # an explicit --dataroot selects its data, as in training
+        model, dataset_mode = opt.model, resolve_dataset_mode(opt)  # an explicit --dataroot selects its data
         parser = self.full_parser(model, dataset_mode)
         opt = parser.parse_args(argv)
         if saved:
-            given = explicit_flags(parser, argv)
-            if "dataroot" in given:  # other data: the file's dataset mode does not apply to it
-                given.add("dataset_mode")
-            saved_model, saved_mode = (value if isinstance(value, str) else fallback for value, fallback in
-                                       ((saved.get("model"), model), (saved.get("dataset_mode"), dataset_mode)))
-            check_known_keys(saved, known_option_names(saved_model, saved_mode), path)
-            architecture = architecture_keys(model)
-            check_given_architecture(opt, saved, parser, architecture, given, path)
-            apply_saved_options(opt, saved, parser, loadable_options(model, dataset_mode, self.is_train), given, path)
+            self.apply_saved(opt, saved, parser, explicit_flags(parser, argv), path)
         self.parser = parser
         return opt
+
+    def apply_saved(self, opt: argparse.Namespace, saved: dict, parser: argparse.ArgumentParser, given: set[str],
+                    path: Path) -> None:
+        """Check a run's opt.json against this code and the command line, then take its architecture/data keys."""
+        if "dataroot" in given:  # other data: the file's dataset mode does not apply to it
+            given.add("dataset_mode")
+        own_model = saved["model"] if isinstance(saved.get("model"), str) else opt.model
+        own_mode = saved["dataset_mode"] if isinstance(saved.get("dataset_mode"), str) else opt.dataset_mode
+        check_known_keys(saved, known_option_names(own_model, own_mode), path)
+        check_given_architecture(opt, saved, parser, architecture_keys(opt.model), given, path)
+        loadable = loadable_options(opt.model, opt.dataset_mode, self.is_train)
+        apply_saved_options(opt, saved, parser, loadable, given, path)
 
     def parse(self, argv: Sequence[str] | None = None, save: bool = False) -> argparse.Namespace:
         """Parse and check the options; nothing is written unless `save` (train.py saves once the run is built)."""

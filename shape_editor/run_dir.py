@@ -1,7 +1,7 @@
 """Run folders that never betray their owner: one process per run, no silent reuse, no foreign cleanup.
 
 A process takes an exclusive `flock` on the run folder itself before it reads or writes anything there,
-and records its pid in `.lock` for whoever is refused. A fresh run into a folder that already holds files
+and records its pid in `.lock` (removed when it ends) for whoever is refused. A fresh run into a folder that already holds files
 is refused unless it resumes (`--continue_train`) or replaces the run (`--overwrite`, which clears the
 folder once the new run is built). A refused start leaves the folder exactly as it was.
 """
@@ -89,6 +89,7 @@ class RunLock:
             raise UserError(f"the run folder is in use by process {self.holder()}", where,
                             "wait until that process ends (or stop it), or pick another --name") from None
         self.fd = fd
+        self._record_pid()
         return self
 
     def holder(self) -> str:
@@ -97,8 +98,8 @@ class RunLock:
         except OSError:
             return "unknown"
 
-    def record_pid(self) -> None:
-        """Write this process's pid into the folder, once the run is allowed to start there."""
+    def _record_pid(self) -> None:
+        """Write this process's pid into the folder for whoever is refused (removed again on exit)."""
         fd = os.open(self.run_dir / PID_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "w") as handle:
             handle.write(f"{os.getpid()}\n")

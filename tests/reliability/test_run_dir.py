@@ -67,8 +67,7 @@ def test_resume_and_overwrite_together_are_refused(trained, capsys):
 
 def test_a_live_run_is_locked_naming_its_pid_and_its_temp_files_survive(trained, capsys):
     run_dir = trained / "good"
-    with RunLock(run_dir) as lock:
-        lock.record_pid()
+    with RunLock(run_dir):
         live_temp = run_dir / ".latest_net_G.pth.live.tmp"
         live_temp.write_bytes(b"a save in progress")
         before = folder_digest(trained)
