@@ -9,8 +9,8 @@ the part's code and nothing else. lambda = ridge * trace(X^T X) / D keeps the fi
 there are fewer samples than latent dimensions.
 
 Everything is saved as a plain dict of tensors and strings, loadable with `weights_only=True`, in a
-file the caller keys by the checkpoint's content (test runs: `results/<name>/cache/`). Shapes: N samples, B inputs, K strengths, P parts,
-D latent size, H x W pixels.
+file the caller keys by the checkpoint's content (test runs: `results/<name>/cache/`).
+Shapes: N samples, B inputs, K strengths, P parts, D latent size, H x W pixels.
 """
 from __future__ import annotations
 

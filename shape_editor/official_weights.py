@@ -172,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--input", required=True, help="the official VAE checkpoint (e.g. latest_net_G.pth)")
     parser.add_argument("--name", required=True, help="run name: writes <checkpoints_dir>/<name>/latest_net_G.pth")
     parser.add_argument("--checkpoints_dir", default="./checkpoints", help="where runs are stored")
-    parser.add_argument("--overwrite", action="store_true", help="replace the run of that --name (its folder is cleared)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run of that --name (its folder is cleared)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     check_run_name(args.name)

@@ -1,9 +1,10 @@
 """Run folders that never betray their owner: one process per run, no silent reuse, no foreign cleanup.
 
 A process takes an exclusive `flock` on the run folder itself before it reads or writes anything there,
-and records its pid in `.lock` (removed when it ends) for whoever is refused. A fresh run into a folder that already holds files
-is refused unless it resumes (`--continue_train`) or replaces the run (`--overwrite`, which clears the
-folder once the new run is built). A refused start leaves the folder exactly as it was.
+and records its pid in `.lock` (removed when it ends) for whoever is refused. A fresh run into a folder
+that already holds files is refused unless it resumes (`--continue_train`) or replaces the run
+(`--overwrite`, which clears the folder once the new run is built). A refused start leaves the folder
+exactly as it was.
 """
 from __future__ import annotations
 
