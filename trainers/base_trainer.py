@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.base_model import BaseModel
+from shape_editor.errors import UserError
 from util.checkpoint import atomic_torch_save_all, load_checkpoint, load_state_dict_checked
 from util.distributed import DistInfo
 from util.seed import rng_state, set_rng_state
@@ -35,8 +36,8 @@ class Progress:
     total_steps: int = 0
 
 
-class NonFiniteLossError(RuntimeError):
-    """Raised after too many non-finite losses in a row."""
+class NonFiniteLossError(UserError, RuntimeError):
+    """Raised after too many non-finite losses in a row: the run diverged, which the user's flags can fix."""
 
 
 def linear_decay(niter: int, niter_decay: int):
@@ -147,9 +148,8 @@ class BaseTrainer(ABC):
         shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         logger.warning("non-finite loss at step %d (%s); step %s skipped (%d in a row)", step, shown, name, count)
         if count >= self.opt.max_bad_steps:
-            raise NonFiniteLossError(
-                f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: {shown}); "
-                f"lower --lr, set --grad_clip, or check the data")
+            raise NonFiniteLossError(f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: "
+                                     f"{shown})", "--lr", "lower --lr, set --grad_clip, or check the data")
 
     # --- schedule -----------------------------------------------------------------------------------
     def update_learning_rate(self) -> dict[str, float]:

@@ -90,3 +90,14 @@ def test_an_export_never_replaces_data_or_foreign_folders(checkpoints, tmp_path,
                                                  "--label_dir", str(data_root / "test" / "labels")], capsys)
     assert status == 2 and "mix with the data being read" in one_error_line(stderr)
     assert folder_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--edit_part", "nosee"], "valid parts are: 0=background, 1=skin, 2=nose"),
+    (["--dataroot", "/nonexistent/faces"], "/nonexistent/faces"),
+])
+def test_unknown_parts_and_missing_data_end_with_one_line(checkpoints, tmp_path, capsys, extra, expected):
+    argv = ["--checkpoints_dir", str(checkpoints), "--name", "run", "--results_dir", str(tmp_path / "results"), *extra]
+    status, stderr = run_entry(test_entry.main, argv, capsys)
+    assert status == 2 and expected in one_error_line(stderr)
+    assert not (tmp_path / "results").exists()
