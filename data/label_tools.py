@@ -29,7 +29,7 @@ from data.image_folder import LABEL_EXTENSIONS, list_files
 from data.labels import (
     BISENET_TO_STANDARD, LABEL_NAMES, LABEL_ORDERS, NUM_CLASSES, PALETTE, colorize, convert_order,
 )
-from data.mask_io import read_label
+from data.mask_io import decode_label, is_colour_palette, open_image, read_label
 from shape_editor.cli import ArgumentParser, run_cli
 from shape_editor.errors import UserError
 from util.fileio import atomic_output
@@ -134,16 +134,23 @@ class Histogram(NamedTuple):
     files_with: np.ndarray  # [label_nc] files containing the class
     out_of_range: dict[int, int]  # value >= label_nc -> pixels
     out_of_range_files: list[str]
+    colour_palettes: list[str]  # palette files whose CelebAMask-HQ colours, not their indices, give the classes
 
 
-def _read_for_histogram(path: Path, label_nc: int, order: str) -> tuple[np.ndarray, bool]:
-    """(standard ids, in_range): ids >= label_nc are kept (and in_range False) instead of raising."""
+def _read_for_histogram(path: Path, label_nc: int, order: str) -> tuple[np.ndarray, bool, bool]:
+    """(standard ids, in_range, by_colour): ids >= label_nc are kept (in_range False) instead of raising;
+    by_colour marks a palette file whose colours name other classes than its indices do."""
+    img = open_image(path)
     try:
-        return read_label(path, label_nc, order).astype(np.int64), True
+        ids = decode_label(img, path, label_nc, order).astype(np.int64)
     except ValueError:
-        values = read_label(path, ANY_ID, "standard")  # still raises for unreadable files
-    # A file that fails only the range check holds ids (colour files decode to ids < 19 <= label_nc).
-    return convert_order(values, order, "standard").astype(np.int64), False
+        values = decode_label(img, path, ANY_ID, "standard")  # still raises for unreadable files
+        # A file that fails only the range check holds ids (colour files decode to ids < 19 <= label_nc).
+        return convert_order(values, order, "standard").astype(np.int64), False, False
+    indices = np.asarray(img).astype(np.int64) if img.mode == "P" else None
+    by_colour = indices is not None and is_colour_palette(img) and (
+        indices.max() >= NUM_CLASSES or not np.array_equal(convert_order(indices, order, "standard"), ids))
+    return ids, True, by_colour
 
 
 def label_histogram(folder: str | Path, label_nc: int = NUM_CLASSES, order: str = "standard") -> Histogram:
@@ -155,9 +162,10 @@ def label_histogram(folder: str | Path, label_nc: int = NUM_CLASSES, order: str 
     files_with = np.zeros(ANY_ID, dtype=np.int64)
     failed: dict[str, str] = {}
     flagged: list[str] = []
+    colour_palettes: list[str] = []
     for path in tqdm(files, desc=f"histogram {folder}", unit="file"):
         try:
-            ids, in_range = _read_for_histogram(path, label_nc, order)
+            ids, in_range, by_colour = _read_for_histogram(path, label_nc, order)
         except (OSError, ValueError) as err:
             failed[str(path)] = str(err)
             continue
@@ -166,9 +174,11 @@ def label_histogram(folder: str | Path, label_nc: int = NUM_CLASSES, order: str 
         files_with += counts > 0
         if not in_range:
             flagged.append(str(path))
+        if by_colour:
+            colour_palettes.append(str(path))
     out_of_range = {int(v): int(pixels[v]) for v in np.flatnonzero(pixels[label_nc:]) + label_nc}
     report = FolderReport(len(files), len(files) - len(failed), failed)
-    return Histogram(report, pixels[:label_nc], files_with[:label_nc], out_of_range, flagged)
+    return Histogram(report, pixels[:label_nc], files_with[:label_nc], out_of_range, flagged, colour_palettes)
 
 
 def closest_order(raw_shares: np.ndarray) -> str:
@@ -197,6 +207,10 @@ def format_histogram(hist: Histogram, order: str) -> str:
         values = ", ".join(f"{v}: {n} px" for v, n in hist.out_of_range.items())
         lines.append(f"WARNING values >= label_nc={len(hist.pixels)} ({values}) in {len(hist.out_of_range_files)} "
                      f"files, e.g. {hist.out_of_range_files[:_SHOWN]}")
+    if hist.colour_palettes:
+        lines.append(f"WARNING {len(hist.colour_palettes)} palette files hold CelebAMask-HQ colours whose indices are "
+                     "not the class ids (a quantised colour mask?): read by colour, "
+                     f"e.g. {hist.colour_palettes[:_SHOWN]}")
     for path, why in list(hist.report.failed.items())[:_SHOWN]:
         lines.append(f"WARNING unreadable: {path}: {why}")
     if len(hist.report.failed) > _SHOWN:

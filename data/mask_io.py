@@ -103,6 +103,11 @@ def _decode_colors(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
     return ids, False
 
 
+def is_colour_palette(img: Image.Image) -> bool:
+    """True for a palette image decoded by its CelebAMask-HQ colours rather than by its indices."""
+    return img.mode == "P" and _palette_colour_ids(img) is not None
+
+
 def _palette_colour_ids(img: Image.Image) -> np.ndarray | None:
     """Ids of a palette image decoded by colour, when every colour it uses is a CelebAMask-HQ colour.
 
@@ -138,12 +143,15 @@ def read_label(path: str | Path, label_nc: int, label_order: str = "standard") -
     Raises:
         FileNotFoundError / ValueError: naming the file and the problem.
     """
-    path = Path(path)
+    return decode_label(open_image(path), Path(path), label_nc, label_order)
+
+
+def decode_label(img: Image.Image, path: Path, label_nc: int, label_order: str = "standard") -> np.ndarray:
+    """`read_label` for an image already opened with `open_image` (`path` names it in errors)."""
     if label_order not in LABEL_ORDERS:
         raise ValueError(f"unknown label order {label_order!r}; choose one of {LABEL_ORDERS}")
     if label_order != "standard" and label_nc != NUM_CLASSES:
         raise ValueError(f"--label_order {label_order} needs --label_nc {NUM_CLASSES}, got {label_nc}")
-    img = open_image(path)
     if img.format in _LOSSY_FORMATS:
         raise ValueError(f"{path}: holds {img.format} data, a lossy format that changes ids at the edges of "
                          "regions; save label maps as PNG")
