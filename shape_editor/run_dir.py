@@ -78,8 +78,10 @@ class RunLock:
     def __init__(self, run_dir: str | Path, flag: str = "--name") -> None:
         self.run_dir, self.flag = Path(run_dir), flag
         self.fd: int | None = None
+        self.created = False
 
     def __enter__(self) -> RunLock:
+        self.created = not self.run_dir.exists()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
@@ -112,12 +114,14 @@ class RunLock:
         pid_file = self.run_dir / PID_FILE
         if pid_file.is_file() and self.holder() == str(os.getpid()):
             pid_file.unlink()
+        if self.created and not any(self.run_dir.iterdir()):  # a run that wrote nothing leaves no folder
+            self.run_dir.rmdir()
         os.close(self.fd)  # releases the flock
         self.fd = None
 
 
 def check_run_start(run_dir: Path, *, resume: bool, overwrite: bool, flag: str) -> None:
-    """Refuse a fresh run into a folder that holds one, and a resume of a folder that holds none.
+    """Refuse a fresh run into a folder that holds a run, and a resume of a folder that holds none.
 
     Raises:
         UserError: naming the folder and the flag that fixes it.
@@ -126,6 +130,9 @@ def check_run_start(run_dir: Path, *, resume: bool, overwrite: bool, flag: str) 
         raise UserError("--continue_train and --overwrite contradict each other", flag,
                         "resume the run (--continue_train) or replace it (--overwrite), not both")
     contents = run_contents(run_dir)
+    if resume and not contents:
+        raise UserError("there is no run to resume", f"{run_dir}, {flag} {run_dir.name}",
+                        "check --name and --checkpoints_dir, or start the run without --continue_train")
     if contents and not resume and not overwrite:
         shown = ", ".join(contents[:3]) + (", ..." if len(contents) > 3 else "")
         raise UserError(f"the run folder already holds a run ({shown})", f"{run_dir}, {flag} {run_dir.name}",

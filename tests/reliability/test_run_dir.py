@@ -121,3 +121,9 @@ def test_official_weights_refuse_an_existing_run(trained, tmp_path, capsys):
     status, stderr = run_entry(official_weights.main, [*base, "--overwrite"], capsys)  # input missing: no clearing
     assert status == 2 and "official.pth" in one_error_line(stderr)
     assert folder_digest(trained) == before
+
+
+def test_resuming_a_run_that_does_not_exist_is_refused_and_leaves_no_folder(tmp_path, capsys):
+    status, stderr = run_entry(train.main, args(tmp_path, "never_trained", "--continue_train"), capsys)
+    assert status == 2 and "there is no run to resume" in one_error_line(stderr)
+    assert list(tmp_path.iterdir()) == []
