@@ -28,9 +28,9 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import Tensor
 
+from shape_editor.cli import ArgumentParser, run_cli
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.run_dir import RunLock, check_run_name, check_run_start, clear_run_dir
-from shape_editor.cli import ArgumentParser, run_cli
 from shape_editor.shape_vae import ShapeVAE
 from util.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_checked
 from util.fileio import atomic_write_text

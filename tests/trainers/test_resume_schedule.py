@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import train
-from trainers.shapevae_trainer import ShapeVAETrainer
 from tests.reliability.conftest import LIGHT_SHAPEVAE
+from trainers.shapevae_trainer import ShapeVAETrainer
 from util.checkpoint import load_checkpoint
 
 
