@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -88,6 +90,8 @@ class MaskExporter:
     def __init__(self, export_dir: str | Path, *, part: str, mode: str, seed: int, workers: int = 4) -> None:
         self.target = check_export_dir(export_dir)
         self.root = staging_folder(self.target)  # where files go until `close` swaps it in
+        # A run that fails before `close` leaves no staging folder behind (only a kill can).
+        self._discard = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
         self.part, self.mode, self.seed = safe_filename(part), safe_filename(mode), seed
         (self.root / "labels").mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, object]] = []
@@ -154,5 +158,6 @@ class MaskExporter:
         writer.writerows(self.rows)
         atomic_write_text(self.root / "manifest.csv", buffer.getvalue())
         swap_in(self.root, self.target)
+        self._discard.detach()
         self.root = self.target
         return self.target / "manifest.csv"

@@ -1,4 +1,5 @@
 """End-to-end: train a tiny shape VAE once, then test.py edits, scores, pages and exports with it."""
+import gc
 import csv
 import json
 import re
@@ -207,3 +208,15 @@ def test_attribute_mode_fits_stores_and_reports_the_response(trained, tmp_path):
         run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "attribute", "--attribute", "below_ears")
     with pytest.raises(ValueError, match="needs one --edit_part"):
         run_test(trained, tmp_path, "--edit_part", "nose,mouth", "--edit_mode", "attribute", "--attribute", "area")
+
+
+def test_an_export_that_is_never_closed_leaves_no_staging_folder(tmp_path):
+    exporter = MaskExporter(tmp_path / "aug", part="nose", mode="generate", seed=0)
+    exporter.add(["a/x.png"], torch.zeros(1, 1, 4, 4, dtype=torch.int64))
+    for future in exporter.pending:
+        future.result()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".aug.")]
+    exporter.pool.shutdown()
+    del exporter
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
