@@ -1,6 +1,6 @@
 """End-to-end: train a tiny shape VAE once, then test.py edits, scores, pages and exports with it."""
-import gc
 import csv
+import gc
 import json
 import re
 from html.parser import HTMLParser
