@@ -41,7 +41,7 @@ def train(opt: argparse.Namespace) -> trainers.BaseTrainer:
     dist_info = init_distributed(use_cuda=bool(opt.gpu_ids))
     run_dir = Path(opt.checkpoints_dir) / opt.name
     with RunLock(run_dir) if dist_info.is_main else contextlib.nullcontext() as lock:
-        if lock is not None:
+        if lock is not None:  # rank 0 owns the folder; torchrun stops the other ranks when it refuses
             check_run_start(run_dir, resume=opt.continue_train, overwrite=opt.overwrite, flag="--name")
         return fit(opt, dist_info, lock)
 

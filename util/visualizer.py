@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from util.html import HTML
-from util.fileio import append_no_follow, atomic_write_json
+from util.fileio import append_no_follow, atomic_write_json, strict_json
 from util.image import atomic_output, safe_filename, save_image, to_visual, unique_stems
 from util.loss_plot import plot_curves, plot_loss_curves
 
@@ -136,7 +136,7 @@ class Visualizer:
                 "losses": {name: _finite_or_none(value) for name, value in values.items()},
             }
             with append_no_follow(self.records_path) as log:
-                log.write(json.dumps(record) + "\n")
+                log.write(strict_json(record) + "\n")
         return line
 
     def plot_losses(self) -> Path | None:
