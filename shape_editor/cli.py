@@ -76,7 +76,10 @@ def run_cli(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | N
             raise
         if debug_requested(argv):
             traceback.print_exc()
-        print(error_line(err), file=sys.stderr)
+        line, *details = error_line(err).split("\n")
+        for detail in details:  # e.g. every bad file of a dataset check: listed first, so the error line ends
+            print(detail, file=sys.stderr)
+        print(line.rstrip(":"), file=sys.stderr)
         sys.exit(USER_ERROR_STATUS)
     sys.exit(result if isinstance(result, int) and not isinstance(result, bool) else 0)
 

@@ -137,3 +137,8 @@ def test_command_line_exit_status_and_single_line(tmp_path):
         result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr
         one_error_line(result.stderr)
+
+
+def test_an_error_with_details_lists_them_first_and_ends_with_its_line(capsys):
+    status, stderr = run_entry(fails_with(UserError("2 bad files:\n  a.png: truncated\n  b.png: empty")), [], capsys)
+    assert status == 2 and stderr.splitlines() == ["  a.png: truncated", "  b.png: empty", "error: 2 bad files"]
