@@ -83,7 +83,7 @@ def test_max_bad_steps_in_a_row_abort_even_when_another_optimiser_succeeds():
     trainer.run_step(NAN)
     trainer.run_step(NAN)
     with pytest.raises(NonFiniteLossError, match=r"^3 non-finite losses in a row \(optimiser G, last at step 1: "
-                                                 r"loss=nan\); lower --lr, set --grad_clip, or check the data$"):
+                                                 r"loss=nan\) \(--lr\): lower --lr, set --grad_clip, or check the data$"):
         trainer.run_step(NAN)
 
 
