@@ -97,14 +97,17 @@ class BaseOptions:
         parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
         return parser
 
-    def full_parser(self, model: str, dataset_mode: str, argv: Sequence[str] | None = ()) -> argparse.ArgumentParser:
+    def full_parser(self, model: str, dataset_mode: str, argv: Sequence[str] | None = (),
+                    values: argparse.Namespace | None = None) -> argparse.ArgumentParser:
         """Every flag a run of `model` on `dataset_mode` accepts, with the defaults it really uses.
 
         Those include the model's `option_defaults` for the flags in `argv` (e.g. the chosen `--recipe`'s), so
-        `--help` shows them too; `argv` None is the command line, the default () means no flags.
+        `--help` shows them too; `argv` None is the command line, the default () means no flags. `values`
+        (parsed options) replaces `argv` when given.
         """
         parser = self.flag_parser(model, dataset_mode, add_help=True)
-        probe, _ = self.flag_parser(model, dataset_mode, add_help=False).parse_known_args(argv)
+        probe = values if values is not None else \
+            self.flag_parser(model, dataset_mode, add_help=False).parse_known_args(argv)[0]
         dests = {action.dest for action in parser._actions}
         defaults = models.get_option_defaults(model)(probe)
         parser.set_defaults(**{k: v for k, v in defaults.items() if k in dests})
@@ -194,7 +197,7 @@ class BaseOptions:
         if not is_main_process():
             return
         if not hasattr(self, "parser"):
-            self.parser = self.full_parser(opt.model, opt.dataset_mode)
+            self.parser = self.full_parser(opt.model, opt.dataset_mode, values=opt)
         expr_dir = Path(folder) if folder is not None else Path(opt.checkpoints_dir) / opt.name
         expr_dir.mkdir(parents=True, exist_ok=True)
         suffix = "" if self.is_train else "_test"
