@@ -19,6 +19,7 @@ from typing import Sequence
 import torch
 
 from shape_editor.checkpoint import load_shape_vae
+from shape_editor.cli import ArgumentParser, run_cli
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
 
 ROOT = Path(__file__).parent.parent
@@ -66,7 +67,7 @@ def evaluate(vae: torch.nn.Module, labels: torch.Tensor, amp: str, batch: int) -
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    parser = ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--crop_size", type=int, default=64)
     parser.add_argument("--enc_size", type=int, default=32)
@@ -107,4 +108,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

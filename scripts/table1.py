@@ -24,7 +24,8 @@ import data
 import test as test_script
 import train
 from options.train_options import TrainOptions
-from shape_editor.fileio import atomic_write_text
+from shape_editor.cli import ArgumentParser, run_cli
+from shape_editor.fileio import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger("table1")
 
@@ -56,7 +57,8 @@ EDIT_COLUMNS = ("validity", "locality", "diversity")
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m scripts.table1", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget_steps", type=int, default=1000,
                         help="optimisation steps per configuration (rounded up to whole epochs; fewer steps "
                              "than one epoch train on the first budget_steps * batchSize samples)")
@@ -97,7 +99,7 @@ def run_config(config: Ablation, args: argparse.Namespace, passthrough: list[str
     """Train one configuration, test it, and return its table row."""
     name = f"{args.prefix}_{config.key}"
     train.main(["--eval_freq", "0", "--display_freq", "1000000000", "--print_freq", "50", *passthrough,
-                *config.flags, *budget, "--name", name])
+                *config.flags, *budget, "--name", name, "--overwrite"])
     page = test_script.main(["--name", name, *shared_flags(passthrough), "--how_many", str(args.how_many),
                              "--results_dir", args.results_dir,
                              # a budget below one epoch must not shrink the test set
@@ -135,10 +137,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     edit = f"{args.edit_mode} {args.edit_part}, K={args.n_samples}"
     table = markdown_table(rows, edit, steps)
     atomic_write_text(out_dir / "table1.md", table)
-    atomic_write_text(out_dir / "table1.json", json.dumps({"steps": steps, "edit": edit, "rows": rows}, indent=2))
+    atomic_write_json(out_dir / "table1.json", {"steps": steps, "edit": edit, "rows": rows}, indent=2)
     print(table)
     return rows
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

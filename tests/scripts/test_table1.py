@@ -41,7 +41,7 @@ def test_table1_trains_and_evaluates_each_configuration(tmp_path, monkeypatch):
         assert cfg["weighted_ce"] == ("--no_weighted_ce" not in config.flags)
         assert 0 <= row["mIoU"] <= 100 and 0 <= row["Acc"] <= 100
         assert 0 <= row["validity"] <= 1 and 0 <= row["locality"] <= 1 and 0 <= row["diversity"] <= 1
-        test_dir = tmp_path / "results" / f"table1_{config.key}" / "test_latest"
+        test_dir = tmp_path / "results" / f"table1_{config.key}" / "test_latest_generate_nose"
         metrics = json.loads((test_dir / "metrics.json").read_text())
         assert metrics["inputs"] == 3  # the whole test split despite the one-batch training budget
     assert json.loads((tmp_path / "ck" / "table1_no_lstm" / "opt.json").read_text())["no_lstm"] is True
