@@ -1,0 +1,79 @@
+"""The interactive mask editor: `python editor.py --shape_name <shapevae run> [--name <sean run>]`.
+
+Serves a Gradio page on --host:--port (default 127.0.0.1:7860): pick a test face or upload a label map,
+generate / perturb / interpolate / swap parts, push them along attribute directions, paint with a brush,
+undo and redo, download the masks and, with a SEAN run, see the face rendered in the photo's style.
+"""
+from __future__ import annotations
+
+import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)
+
+import argparse
+import functools
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves this machine
+
+import torch
+
+import data
+from editor_app.callbacks import EditorContext
+from editor_app.engine import EditEngine
+from editor_app.options import EditorOptions
+from editor_app.render import RenderWorker, SeanPainter
+from models.sean_model import masks_only_message
+from shape_editor.attribute_directions import DIRECTIONS_FILE, AttributeDirections, load_or_fit_directions
+from shape_editor.checkpoint import load_shape_vae
+from shape_editor.editor import MaskEditor
+from util.distributed import select_device
+from util.paths import safe_child
+
+logger = logging.getLogger("editor")
+
+
+def build_context(opt: argparse.Namespace, device: torch.device) -> tuple[EditorContext, RenderWorker | None]:
+    """Load the shape VAE (and SEAN with --name), the test split and the attribute-direction fitter."""
+    run_dir = safe_child(opt.checkpoints_dir, opt.shape_name)
+    which = opt.shape_which_epoch if opt.sean else opt.which_epoch
+    vae = load_shape_vae(safe_child(run_dir, f"{which}_net_G.pth"), device, expect={"label_nc": opt.label_nc})
+    size = vae.config.crop_size
+    vae_opt = argparse.Namespace(**{**vars(opt), "load_size": size, "crop_size": size})
+
+    @functools.lru_cache(maxsize=None)
+    def directions(part: int) -> AttributeDirections:
+        return load_or_fit_directions(run_dir / DIRECTIONS_FILE, vae, lambda: data.create_dataset(vae_opt, "train"),
+                                      part, opt.attribute_samples)
+
+    dataset = data.create_dataset(opt, phase=opt.phase)
+    if len(dataset) < 1:
+        raise ValueError(f"the {opt.phase} split is empty: the editor needs at least one face to start from")
+    renderer = None
+    if opt.sean:
+        if "image" not in dataset[0]:
+            raise ValueError(masks_only_message(opt))
+        renderer = RenderWorker(SeanPainter(opt, device))
+    downloads = Path(tempfile.mkdtemp(prefix="shapevae-editor-"))
+    return EditorContext(EditEngine(MaskEditor(vae), directions), dataset, opt, downloads), renderer
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        opt = EditorOptions().parse(sys.argv[1:] if argv is None else argv)
+        context, renderer = build_context(opt, select_device(opt.gpu_ids))
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    from editor_app.layout import build_app, launch  # Gradio loads only once the run is known to be good
+
+    logger.info("editor on http://%s:%d", opt.host, opt.port)
+    launch(build_app(context, renderer), opt.host, opt.port)
+
+
+if __name__ == "__main__":
+    main()
