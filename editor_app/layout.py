@@ -122,7 +122,7 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 paint_class = gr.Dropdown(list(LABEL_NAMES), value="nose", label="brush class", elem_id="brush-class")
                 brush_size = gr.Slider(1, 64, 12, step=1, label="brush size", elem_id="brush-size")
                 canvas = gr.ImageEditor(painter_value(first.session), type="numpy", image_mode="RGBA", label="paint",
-                                        sources=[], transforms=[], layers=False, eraser=False,
+                                        sources=["upload"], transforms=[], layers=False, interactive=True,
                                         brush=make_brush("nose", 12), elem_id="canvas")
                 with gr.Row():
                     apply_paint = gr.Button("apply the strokes", elem_id="apply-paint")

@@ -1,0 +1,95 @@
+"""Driving the editor page from a real Chromium (Playwright), for the browser tests and the latency benchmark.
+
+Nothing is downloaded: Playwright drives the system Chromium (Debian's `chromium` package) through
+`executable_path`, found at $SHAPEVAE_CHROMIUM, on the PATH or at /usr/bin/chromium.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from data.labels import color_to_ids
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WINDOW = {"width": 1400, "height": 1000}
+
+# Click `selector` and resolve with the milliseconds until the status line changed (the edit's outputs
+# arrived) and the mask image is loaded and decoded: what the user sees, measured inside the page.
+CLICK_AND_TIME = """
+async ([selector, timeout]) => {
+  const status = () => document.querySelector('#status').innerText;
+  const before = status();
+  const start = performance.now();
+  document.querySelector(selector).click();
+  while (status() === before) {
+    if (performance.now() - start > timeout) return null;
+    await new Promise(r => setTimeout(r, 2));
+  }
+  const img = document.querySelector('#mask img');
+  while (!(img && img.complete && img.naturalWidth > 0)) {
+    if (performance.now() - start > timeout) return null;
+    await new Promise(r => setTimeout(r, 2));
+  }
+  await img.decode();
+  return performance.now() - start;
+}
+"""
+
+
+def find_chromium() -> str | None:
+    """The Chromium binary to drive, or None when there is none."""
+    for candidate in (os.environ.get("SHAPEVAE_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """A headless Chromium that never reaches the network on its own."""
+    executable = find_chromium()
+    if executable is None:
+        raise FileNotFoundError("no Chromium found: install Debian's chromium (apt-get install -y chromium) "
+                                "or set SHAPEVAE_CHROMIUM")
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    """A localhost port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def status_text(page: Any) -> str:
+    return page.inner_text("#status")
+
+
+def click_and_time(page: Any, selector: str, timeout_ms: float = 30000) -> float:
+    """Click `selector`; milliseconds until the new mask is shown (TimeoutError when it never is)."""
+    elapsed = page.evaluate(CLICK_AND_TIME, [selector, timeout_ms])
+    if elapsed is None:
+        raise TimeoutError(f"clicking {selector} showed no new mask within {timeout_ms:.0f} ms")
+    return float(elapsed)
+
+
+def shown_image(page: Any, selector: str = "#mask img") -> np.ndarray:
+    """The image the page shows in `selector`, fetched like the browser did: uint8 RGB [H, W, 3]."""
+    src = page.get_attribute(selector, "src")
+    response = page.request.get(src)
+    return np.asarray(Image.open(io.BytesIO(response.body())).convert("RGB"))
+
+
+def shown_mask(page: Any, factor: int) -> np.ndarray:
+    """The shown mask decoded back to ids (the view is the palette scaled up by `factor`): uint8 [H, W]."""
+    ids, unknown = color_to_ids(shown_image(page)[::factor, ::factor])
+    if unknown.any():
+        raise ValueError(f"{int(unknown.sum())} shown pixels are not palette colours (is the overlay on?)")
+    return ids
