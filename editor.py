@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves this machine
 
@@ -61,18 +61,30 @@ def build_context(opt: argparse.Namespace, device: torch.device) -> tuple[Editor
     return EditorContext(EditEngine(MaskEditor(vae), directions), dataset, opt, downloads), renderer
 
 
+def start(argv: Sequence[str], *, block: bool = True) -> tuple[Any, EditorContext, str]:
+    """Parse, load and serve the editor; returns (the Gradio app, its context, its address) once it serves.
+
+    With `block` (the command line) this serves until interrupted; without it (tests, benchmarks) it
+    returns at once and `app.close()` stops the server.
+    """
+    opt = EditorOptions().parse(argv)
+    context, renderer = build_context(opt, select_device(opt.gpu_ids))
+    from editor_app.layout import build_app, launch  # Gradio loads only once the run is known to be good
+
+    app = build_app(context, renderer)
+    url = f"http://{opt.host}:{opt.port}/"
+    logger.info("editor on %s", url)
+    launch(app, opt.host, opt.port, prevent_thread_lock=not block, quiet=not block)
+    return app, context, url
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
-        opt = EditorOptions().parse(sys.argv[1:] if argv is None else argv)
-        context, renderer = build_context(opt, select_device(opt.gpu_ids))
+        start(sys.argv[1:] if argv is None else argv)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
-    from editor_app.layout import build_app, launch  # Gradio loads only once the run is known to be good
-
-    logger.info("editor on http://%s:%d", opt.host, opt.port)
-    launch(build_app(context, renderer), opt.host, opt.port)
 
 
 if __name__ == "__main__":

@@ -21,25 +21,34 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WINDOW = {"width": 1400, "height": 1000}
 
-# Click `selector` and resolve with the milliseconds until the status line changed (the edit's outputs
-# arrived) and the mask image is loaded and decoded: what the user sees, measured inside the page.
-CLICK_AND_TIME = """
-async ([selector, timeout]) => {
+# Act on `selector` (click it, or set a range slider to `value` and release it) and resolve with the
+# milliseconds until the status line changed (the edit's outputs arrived) and the mask image is loaded and
+# decoded: what the user sees, measured inside the page.
+ACT_AND_TIME = """
+async ([selector, value, timeout]) => {
   const status = () => document.querySelector('#status').innerText;
   const before = status();
+  const element = document.querySelector(selector);
   const start = performance.now();
-  document.querySelector(selector).click();
+  if (value === null) {
+    element.click();
+  } else {
+    element.value = String(value);
+    element.dispatchEvent(new Event('input', {bubbles: true}));
+    element.dispatchEvent(new PointerEvent('pointerup', {bubbles: true}));
+  }
   while (status() === before) {
     if (performance.now() - start > timeout) return null;
     await new Promise(r => setTimeout(r, 2));
   }
-  const img = document.querySelector('#mask img');
-  while (!(img && img.complete && img.naturalWidth > 0)) {
-    if (performance.now() - start > timeout) return null;
+  while (performance.now() - start < timeout) {
+    const img = document.querySelector('#mask img');  // Gradio may swap the element: look it up each time
+    if (img && img.complete && img.naturalWidth > 0) {
+      try { await img.decode(); return performance.now() - start; } catch (e) { /* replaced while decoding */ }
+    }
     await new Promise(r => setTimeout(r, 2));
   }
-  await img.decode();
-  return performance.now() - start;
+  return null;
 }
 """
 
@@ -74,9 +83,18 @@ def status_text(page: Any) -> str:
 
 def click_and_time(page: Any, selector: str, timeout_ms: float = 30000) -> float:
     """Click `selector`; milliseconds until the new mask is shown (TimeoutError when it never is)."""
-    elapsed = page.evaluate(CLICK_AND_TIME, [selector, timeout_ms])
+    return act_and_time(page, selector, None, timeout_ms)
+
+
+def slide_and_time(page: Any, selector: str, value: float, timeout_ms: float = 30000) -> float:
+    """Set the range input `selector` to `value` and release it; milliseconds until the new mask is shown."""
+    return act_and_time(page, selector, value, timeout_ms)
+
+
+def act_and_time(page: Any, selector: str, value: float | None, timeout_ms: float) -> float:
+    elapsed = page.evaluate(ACT_AND_TIME, [selector, value, timeout_ms])
     if elapsed is None:
-        raise TimeoutError(f"clicking {selector} showed no new mask within {timeout_ms:.0f} ms")
+        raise TimeoutError(f"{selector} showed no new mask within {timeout_ms:.0f} ms")
     return float(elapsed)
 
 

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any, Callable, Iterator
 
 import gradio as gr
+import numpy as np
 
 from data.labels import LABEL_NAMES
 from editor_app import callbacks as cb
@@ -17,6 +18,7 @@ from editor_app.render import RenderWorker
 from shape_editor.attributes import HAIR_ATTRIBUTES, SHAPE_ATTRIBUTES
 
 GALLERY_SIZE = 24
+VIEW_HEIGHT = 320  # px of the mask and render views
 CSS = """
 .legend {display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 0.85em}
 .legend-item {display: inline-flex; align-items: center; gap: 4px}
@@ -47,8 +49,14 @@ def guarded(fn: Callable[..., Any], outputs: int, status: int = 2) -> Callable[.
 
 
 def painter_value(session: cb.Session) -> dict[str, Any]:
-    """A clean brush canvas over the current mask."""
-    return {"background": mask_view(session.history.current.mask), "layers": [], "composite": None}
+    """A clean brush canvas over the current mask.
+
+    The background is RGBA, so its bytes (and Gradio's content-addressed cache file) differ from the
+    RGB mask view: otherwise this step would rewrite the very file the browser is fetching for the mask.
+    """
+    view = mask_view(session.history.current.mask)
+    opaque = np.full((*view.shape[:2], 1), 255, np.uint8)
+    return {"background": np.concatenate([view, opaque], axis=2), "layers": [], "composite": None}
 
 
 def make_brush(class_name: str, size: float) -> gr.Brush:
@@ -73,12 +81,13 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 gallery = gr.Gallery(cb.gallery_items(ctx, GALLERY_SIZE), label="test faces (click to load)",
                                      columns=4, height=300, allow_preview=False, format="png", elem_id="gallery")
                 label_file = gr.File(label="or upload a label map (ids, colour or palette PNG)", type="filepath",
-                                     elem_id="label-upload")
-                photo_file = gr.File(label="optional photo for the upload", type="filepath", elem_id="photo-upload")
+                                     height=110, elem_id="label-upload")
+                photo_file = gr.File(label="optional photo for the upload", type="filepath", height=110,
+                                     elem_id="photo-upload")
                 load_upload = gr.Button("load the upload", elem_id="load-upload")
             with gr.Column(scale=3, min_width=320):
                 mask_image = gr.Image(first.image, label="mask", type="numpy", format="png", interactive=False,
-                                      elem_id="mask", buttons=[])
+                                      height=VIEW_HEIGHT, elem_id="mask", buttons=[])
                 overlay = gr.Checkbox(False, label="show changed pixels (vs the previous step)", elem_id="overlay")
                 legend = gr.HTML(legend_start)
                 with gr.Row():
@@ -93,7 +102,7 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                                                        visible=renderer is not None)
             with gr.Column(scale=3, min_width=320, visible=renderer is not None):
                 rendered = gr.Image(label="SEAN render with the original photo's style", type="numpy",
-                                    interactive=False, elem_id="rendered")
+                                    interactive=False, height=VIEW_HEIGHT, elem_id="rendered")
                 render_status = gr.Markdown("", elem_id="render-status")
         with gr.Row():
             with gr.Column(min_width=320):
@@ -121,7 +130,7 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
             with gr.Column(min_width=320):
                 paint_class = gr.Dropdown(list(LABEL_NAMES), value="nose", label="brush class", elem_id="brush-class")
                 brush_size = gr.Slider(1, 64, 12, step=1, label="brush size", elem_id="brush-size")
-                canvas = gr.ImageEditor(painter_value(first.session), type="numpy", image_mode="RGBA", label="paint",
+                canvas = gr.ImageEditor(painter_value(first.session), type="numpy", image_mode="RGBA", label="paint", format="png",
                                         sources=["upload"], transforms=[], layers=False, interactive=True,
                                         brush=make_brush("nose", 12), elem_id="canvas")
                 with gr.Row():
@@ -153,7 +162,7 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
             yield [image, "rendered", path]
 
         def wire(event: Any, fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], guard: bool = True) -> None:
-            chain = event(guarded(fn, len(outputs)) if guard else fn, inputs, outputs, show_progress="hidden")
+            chain = event(guarded(fn, len(outputs)) if guard else fn, inputs, outputs, show_progress="hidden", queue=False)
             chain = chain.then(sync, [session], [download_ids, download_colour, canvas, legend],
                                show_progress="hidden")
             if renderer is not None:

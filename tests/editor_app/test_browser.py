@@ -7,15 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import editor
 from editor_app import callbacks as cb
 from editor_app.browser import click_and_time, find_chromium, free_port, launch_chromium, shown_mask, status_text
 from editor_app.images import view_scale
-from editor_app.layout import build_app, launch
-from editor_app.options import EditorOptions
 from tests.editor_app.conftest import SIZE, editor_argv
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
@@ -27,11 +24,7 @@ NOSE, FACTOR = 2, view_scale(SIZE)
 
 
 def serve(checkpoints, *extra):
-    opt = EditorOptions().parse(editor_argv(checkpoints, "--port", str(free_port()), *extra))
-    context, renderer = editor.build_context(opt, torch.device("cpu"))
-    app = build_app(context, renderer)
-    launch(app, opt.host, opt.port, prevent_thread_lock=True, quiet=True)
-    return app, context, f"http://{opt.host}:{opt.port}/"
+    return editor.start(editor_argv(checkpoints, "--port", str(free_port()), *extra), block=False)
 
 
 @pytest.fixture(scope="module")
