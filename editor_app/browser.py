@@ -26,17 +26,16 @@ WINDOW = {"width": 1400, "height": 1000}
 # decoded: what the user sees, measured inside the page.
 ACT_AND_TIME = """
 async ([selector, value, timeout]) => {
-  const status = () => document.querySelector('#status').innerText;
+  const status = () => document.querySelector('#status [data-testid="markdown"]').innerText;
   const before = status();
   const element = document.querySelector(selector);
-  const start = performance.now();
-  if (value === null) {
-    element.click();
-  } else {
+  if (value !== null) {  // drag the slider first; the edit starts when it is released
     element.value = String(value);
     element.dispatchEvent(new Event('input', {bubbles: true}));
-    element.dispatchEvent(new PointerEvent('pointerup', {bubbles: true}));
+    await new Promise(r => setTimeout(r, 50));
   }
+  const start = performance.now();
+  if (value === null) element.click(); else element.dispatchEvent(new PointerEvent('pointerup', {bubbles: true}));
   while (status() === before) {
     if (performance.now() - start > timeout) return null;
     await new Promise(r => setTimeout(r, 2));
@@ -77,8 +76,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+STATUS = '#status [data-testid="markdown"]'  # the status line's text, without Gradio's progress timer
+
+
 def status_text(page: Any) -> str:
-    return page.inner_text("#status")
+    return page.inner_text(STATUS)
 
 
 def click_and_time(page: Any, selector: str, timeout_ms: float = 30000) -> float:

@@ -11,7 +11,7 @@ from PIL import Image
 
 import editor
 from editor_app import callbacks as cb
-from editor_app.browser import click_and_time, find_chromium, free_port, launch_chromium, shown_mask, status_text
+from editor_app.browser import STATUS, click_and_time, find_chromium, free_port, launch_chromium, shown_mask, status_text
 from editor_app.images import view_scale
 from tests.editor_app.conftest import SIZE, editor_argv
 
@@ -52,7 +52,8 @@ def page(browser, server):
 
 
 def wait_status(page, text):
-    page.wait_for_function("t => document.querySelector('#status').innerText.includes(t)", arg=text, timeout=20000)
+    page.wait_for_function("([selector, t]) => document.querySelector(selector).innerText.includes(t)",
+                           arg=[STATUS, text], timeout=20000)
 
 
 def shot(page, name):
