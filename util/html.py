@@ -14,17 +14,19 @@ from urllib.parse import quote
 
 import dominate
 from dominate import tags
+from dominate.util import raw
 
 from data.labels import LABEL_NAMES, PALETTE
 from util.fileio import atomic_write_text
 
 PAGE_CSS = """
-body {font-family: sans-serif; margin: 12px; overflow-wrap: anywhere}
+body {font-family: sans-serif; margin: 12px; overflow-wrap: break-word}
 img {max-width: 100%; height: auto; image-rendering: pixelated}
 .row {display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start}
 .cell {margin: 0; text-align: center; font-size: 0.85em}
 .panel {display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start}
-.panel > table, .panel > figure {margin: 0; max-width: 100%}
+.panel > .metrics {flex: 1 1 520px; max-width: 760px; font-size: 0.85em}
+.panel > figure {flex: 0 1 560px; margin: 0; max-width: 100%}
 table {border-collapse: collapse}
 td, th {border: 1px solid #bbb; padding: 3px 6px; vertical-align: top}
 .legend {display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.85em; margin: 6px 0}
@@ -59,7 +61,7 @@ class HTML:
         with self.doc.head:
             tags.meta(charset="utf-8")
             tags.meta(name="viewport", content="width=device-width, initial-scale=1")
-            tags.style(PAGE_CSS)
+            tags.style(raw(PAGE_CSS))  # our own constant: not escaped, so `>` selectors work
             if refresh > 0:
                 tags.meta(http_equiv="refresh", content=str(refresh))
 
@@ -118,7 +120,8 @@ class HTML:
         with self.doc:
             with tags.div(cls="panel"):
                 if rows:
-                    table(rows, caption)
+                    with tags.div(cls="metrics"):  # a table ignores max-width; its box does not
+                        table(rows, caption)
                 for figure_caption, path in figures:
                     with tags.figure():
                         with tags.a(href=url_for(path)):

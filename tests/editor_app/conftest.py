@@ -5,12 +5,14 @@ near the nose; the SEAN run only has to render something, so its weights stay at
 """
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from data.synthetic_faces import synthetic_face
+from editor_app.browser import find_chromium, launch_chromium
 from models.networks import SEANGenerator
 from shape_editor import ShapeVAE, ShapeVAEConfig
 from shape_editor.losses import class_pixel_shares, class_weights_from_shares, count_class_pixels, shape_vae_loss
@@ -19,6 +21,7 @@ SIZE, FACES, STEPS = 64, 256, 150
 DATA = {"load_size": SIZE, "crop_size": SIZE, "label_nc": 19, "dataset_mode": "synthetic", "synthetic_size": 16,
         "synthetic_test_size": 6}
 SEAN_SIZES = {"ngf": 4, "style_dim": 8, "encoder_ngf": 4, "spade_hidden": 8}
+SHOTS = Path(__file__).resolve().parents[2] / "results" / "editor_tests"  # screenshots (not committed)
 
 
 def train_shape_vae() -> ShapeVAE:
@@ -60,3 +63,15 @@ def editor_runs(tmp_path_factory):
 
 def editor_argv(checkpoints, *extra):
     return ["--shape_name", "shape", "--checkpoints_dir", str(checkpoints), "--gpu_ids", "-1", *extra]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The system Chromium driven by Playwright; skips with the reason when either is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    if find_chromium() is None:
+        pytest.skip("no Chromium found (apt-get install -y chromium, or set SHAPEVAE_CHROMIUM)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

@@ -3,36 +3,21 @@
 The app runs in this process on a free localhost port; Playwright drives the system Chromium. Screenshots
 of every step are kept under results/editor_tests/ (not committed).
 """
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
 import editor
 from editor_app import callbacks as cb
-from editor_app.browser import STATUS, click_and_time, find_chromium, free_port, launch_chromium, shown_mask, status_text
+from editor_app.browser import STATUS, click_and_time, free_port, shown_mask, status_text
 from editor_app.images import view_scale
-from tests.editor_app.conftest import SIZE, editor_argv
+from tests.editor_app.conftest import SHOTS, SIZE, editor_argv
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-if find_chromium() is None:
-    pytest.skip("no Chromium found (apt-get install -y chromium, or set SHAPEVAE_CHROMIUM)", allow_module_level=True)
-
-SHOTS = Path(__file__).resolve().parents[2] / "results" / "editor_tests"
 NOSE, FACTOR = 2, view_scale(SIZE)
 
 
 def serve(checkpoints, *extra):
     return editor.start(editor_argv(checkpoints, "--port", str(free_port()), *extra), block=False)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
