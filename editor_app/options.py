@@ -2,6 +2,8 @@
 
 `--shape_name` names the shape-VAE run. `--name`, when given, names a SEAN run whose generator renders
 every mask; its opt.json then sets the data options. Without `--name` they come from the shape run.
+`--dataroot D` alone reads D in the SEAN layout (`--dataset_mode celebamaskhq`), whatever the run was
+trained on.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ class EditorOptions(TestOptions):
                             help="address to serve on (127.0.0.1: this machine only)")
         # Folder datasets define --label_order too; "resolve" lets their identical flag replace this one, so
         # uploads are read in that order with every dataset, the synthetic faces included.
-        parser.conflict_handler = "resolve"
+        parser.conflict_handler = parser._optionals.conflict_handler = "resolve"  # the group checks its own
         parser.add_argument("--label_order", type=str, default="standard", choices=LABEL_ORDERS,
                             help="order of the ids in uploaded id or palette PNGs: standard | bisenet")
         return parser
@@ -31,9 +33,13 @@ class EditorOptions(TestOptions):
         peek = argparse.ArgumentParser(add_help=False)
         peek.add_argument("--shape_name")
         peek.add_argument("--name")
+        peek.add_argument("--dataroot")
+        peek.add_argument("--dataset_mode")
         known, _ = peek.parse_known_args(args)
         if not known.shape_name:
             raise ValueError("--shape_name is required: the shape-VAE run to edit with, e.g. --shape_name shapevae")
+        if known.dataroot and known.dataset_mode is None:  # a dataroot given here beats the run's saved dataset
+            args += ["--dataset_mode", "celebamaskhq"]
         opt = super().parse(args if known.name else [*args, "--name", known.shape_name], save=save)
         opt.sean = known.name is not None
         if opt.sean and opt.model != "sean":

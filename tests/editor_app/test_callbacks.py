@@ -159,6 +159,18 @@ def test_options_and_command_line_errors(editor_runs, capsys):
     assert exit_info.value.code == 2 and capsys.readouterr().err.startswith("error: ")
 
 
+def test_dataroot_replaces_the_runs_synthetic_faces(editor_runs, tmp_path):
+    labels = tmp_path / "data" / "test" / "labels"
+    labels.mkdir(parents=True)
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    mask[20:40, 24:40] = NOSE
+    Image.fromarray(mask).save(labels / "28000.png")
+    opt = EditorOptions().parse(editor_argv(editor_runs, "--dataroot", str(tmp_path / "data")))
+    context, _ = editor.build_context(opt, torch.device("cpu"))
+    shown, _ = cb.load_test_face(context, 0)
+    assert np.array_equal(shown.session.history.current.mask, mask) and shown.session.name == "test 0 28000"
+
+
 def test_sean_render_paints_only_the_newest_mask(editor_runs):
     opt = EditorOptions().parse(editor_argv(editor_runs, "--name", "sean"))
     context, renderer = editor.build_context(opt, torch.device("cpu"))
