@@ -14,8 +14,9 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves this machine
 
@@ -44,7 +45,7 @@ def build_context(opt: argparse.Namespace, device: torch.device) -> tuple[Editor
     size = vae.config.crop_size
     vae_opt = argparse.Namespace(**{**vars(opt), "load_size": size, "crop_size": size})
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def directions(part: int) -> AttributeDirections:
         return load_or_fit_directions(run_dir / DIRECTIONS_FILE, vae, lambda: data.create_dataset(vae_opt, "train"),
                                       part, opt.attribute_samples)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -58,7 +59,7 @@ def show(session: Session, overlay: bool, status: str | None = None) -> Shown:
     return Shown(session, view(session, overlay), line)
 
 
-def test_face(ctx: EditorContext, index: int | float) -> tuple[np.ndarray, np.ndarray | None, str]:
+def test_face(ctx: EditorContext, index: float) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Mask, photo and name of test face `index` of the dataset."""
     count = len(ctx.dataset)
     if not isinstance(index, (int, float)) or math.isnan(index) or not 0 <= int(index) < count:
@@ -77,7 +78,7 @@ def gallery_items(ctx: EditorContext, count: int) -> list[tuple[np.ndarray, str]
     return items
 
 
-def load_test_face(ctx: EditorContext, index: int | float, overlay: bool = False) -> tuple[Shown, str]:
+def load_test_face(ctx: EditorContext, index: float, overlay: bool = False) -> tuple[Shown, str]:
     """Start a session on test face `index`; also returns the legend."""
     mask, photo, name = test_face(ctx, index)
     session = Session(History.start(mask, f"loaded {name}"), photo, name)
@@ -110,13 +111,13 @@ def part_label(parts: Sequence[int]) -> str:
     return "+".join(LABEL_NAMES[p] for p in parts)
 
 
-def checked_seed(seed: int | float | None) -> int:
+def checked_seed(seed: float | None) -> int:
     if seed is None or not float(seed).is_integer() or not 0 <= seed < 2**63:
         raise ValueError(f"seed {seed!r} must be a whole number >= 0")
     return int(seed)
 
 
-def generate(ctx: EditorContext, session: Session, parts: Sequence[str], seed: int | float,
+def generate(ctx: EditorContext, session: Session, parts: Sequence[str], seed: float,
              keep_others: bool = True, overlay: bool = False) -> tuple[Shown, int]:
     """Redraw the chosen parts from noise with `seed`; also returns the next seed for the seed box."""
     ids, seed = chosen_parts(parts), checked_seed(seed)
@@ -125,7 +126,7 @@ def generate(ctx: EditorContext, session: Session, parts: Sequence[str], seed: i
     return show(session._replace(history=history), overlay), seed + 1
 
 
-def perturb(ctx: EditorContext, session: Session, parts: Sequence[str], strength: float, seed: int | float,
+def perturb(ctx: EditorContext, session: Session, parts: Sequence[str], strength: float, seed: float,
             keep_others: bool = True, overlay: bool = False) -> Shown:
     """Move the chosen parts by `strength` * noise(seed); moving the slider again replaces this edit."""
     ids, seed = chosen_parts(parts), checked_seed(seed)
@@ -142,7 +143,7 @@ def reconstruct(ctx: EditorContext, session: Session, overlay: bool = False,
     return show(session._replace(history=session.history.push(mask, note)), overlay)
 
 
-def blend(ctx: EditorContext, session: Session, parts: Sequence[str], target_index: int | float, alpha: float,
+def blend(ctx: EditorContext, session: Session, parts: Sequence[str], target_index: float, alpha: float,
           keep_others: bool = True, overlay: bool = False) -> Shown:
     """Interpolate the chosen parts toward test face `target_index` (alpha 1 = swap them in)."""
     ids = chosen_parts(parts)

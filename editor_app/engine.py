@@ -11,7 +11,7 @@ neighbours adapt to the edited part.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -19,7 +19,12 @@ from torch import Tensor
 
 from shape_editor.attribute_directions import AttributeDirections, attribute_codes
 from shape_editor.attributes import measure_attributes
-from shape_editor.editor import MaskEditor, generate_codes, interpolate_codes, perturb_codes
+from shape_editor.editor import (
+    MaskEditor,
+    generate_codes,
+    interpolate_codes,
+    perturb_codes,
+)
 from testers.pipeline import resize_labels
 
 CodeEdit = Callable[[Tensor], Tensor]  # mu [1, P, D] -> codes [1, 1, P, D]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from data.labels import LABEL_NAMES, PALETTE, colorize
 from data.mask_io import open_image, read_image
@@ -50,9 +51,14 @@ def legend_html(mask: np.ndarray | None = None) -> str:
     return '<div class="legend">' + "".join(items) + "</div>"
 
 
-def photo_view(photo: np.ndarray | None) -> np.ndarray | None:
-    """A photo tensor [3, H, W] in [-1, 1] as uint8 RGB, or None."""
-    return None if photo is None else tensor_to_image(photo)
+def photo_view(photo: np.ndarray) -> np.ndarray:
+    """A photo (uint8 [H, W, 3], or float [3, H, W] in [-1, 1]) at least MIN_VIEW wide (bicubic)."""
+    image = tensor_to_image(photo) if photo.dtype != np.uint8 else photo
+    factor = view_scale(image.shape[1])
+    if factor == 1:
+        return image
+    size = (image.shape[1] * factor, image.shape[0] * factor)
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
 
 
 def load_upload(label_path: str | Path, photo_path: str | Path | None,

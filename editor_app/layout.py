@@ -5,15 +5,16 @@ the brush canvas and the SEAN render follow in chained steps (`.then`), so the m
 Bad input never raises into Gradio: `guarded` turns the callbacks' ValueError / FileNotFoundError into the
 page's status line (`error: ...`, the command line's wording) and leaves every other output as it was.
 """
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import gradio as gr
 import numpy as np
 
 from data.labels import LABEL_NAMES
 from editor_app import callbacks as cb
-from editor_app.images import brush_colour, legend_html, mask_view
+from editor_app.images import brush_colour, legend_html, mask_view, photo_view
 from editor_app.render import RenderWorker
 from shape_editor.attributes import HAIR_ATTRIBUTES, SHAPE_ATTRIBUTES
 
@@ -81,8 +82,8 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 gallery = gr.Gallery(cb.gallery_items(ctx, GALLERY_SIZE), label="test faces (click to load)",
                                      columns=4, height=300, allow_preview=False, format="png", elem_id="gallery")
                 label_file = gr.File(label="or upload a label map (ids, colour or palette PNG)", type="filepath",
-                                     height=110, elem_id="label-upload")
-                photo_file = gr.File(label="optional photo for the upload", type="filepath", height=110,
+                                     height=130, elem_id="label-upload")
+                photo_file = gr.File(label="optional photo for the upload", type="filepath", height=130,
                                      elem_id="photo-upload")
                 load_upload = gr.Button("load the upload", elem_id="load-upload")
             with gr.Column(scale=3, min_width=320):
@@ -104,6 +105,9 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 rendered = gr.Image(label="SEAN render with the original photo's style", type="numpy",
                                     interactive=False, height=VIEW_HEIGHT, elem_id="rendered")
                 render_status = gr.Markdown("", elem_id="render-status")
+                start_photo = None if first.session.photo is None else photo_view(first.session.photo)
+                original_photo = gr.Image(start_photo, label="original photo (the style source)", type="numpy",
+                                          interactive=False, height=VIEW_HEIGHT // 2, elem_id="photo")
         with gr.Row():
             with gr.Column(min_width=320):
                 parts = gr.Dropdown(list(LABEL_NAMES[1:]), value=["nose"], multiselect=True, label="parts",
@@ -130,7 +134,8 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
             with gr.Column(min_width=320):
                 paint_class = gr.Dropdown(list(LABEL_NAMES), value="nose", label="brush class", elem_id="brush-class")
                 brush_size = gr.Slider(1, 64, 12, step=1, label="brush size", elem_id="brush-size")
-                canvas = gr.ImageEditor(painter_value(first.session), type="numpy", image_mode="RGBA", label="paint", format="png",
+                canvas = gr.ImageEditor(painter_value(first.session), type="numpy", image_mode="RGBA", label="paint",
+                                        format="png",
                                         sources=["upload"], transforms=[], layers=False, interactive=True,
                                         brush=make_brush("nose", 12), elem_id="canvas")
                 with gr.Row():
@@ -141,7 +146,8 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
 
         def sync(state: cb.Session, request: gr.Request) -> list[Any]:
             ids, colour, _ = cb.save_downloads(ctx, state, session_id=request.session_hash or "session")
-            return [ids, colour, painter_value(state), legend_html(state.history.current.mask)]
+            photo = None if state.photo is None else photo_view(state.photo)
+            return [ids, colour, painter_value(state), legend_html(state.history.current.mask), photo]
 
         def render(state: cb.Session, request: gr.Request) -> Iterator[list[Any]]:
             if renderer is None:
@@ -159,11 +165,13 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
             if image is None or renderer.is_stale(job):
                 return
             _, _, path = cb.save_downloads(ctx, state, image, request.session_hash or "session")
-            yield [image, "rendered", path]
+            yield [photo_view(image), "rendered", path]
 
         def wire(event: Any, fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], guard: bool = True) -> None:
-            chain = event(guarded(fn, len(outputs)) if guard else fn, inputs, outputs, show_progress="hidden", queue=False)
-            chain = chain.then(sync, [session], [download_ids, download_colour, canvas, legend],
+            # Off the queue: an edit answers in one HTTP round trip instead of the queue's join + event stream.
+            chain = event(guarded(fn, len(outputs)) if guard else fn, inputs, outputs, show_progress="hidden",
+                          queue=False)
+            chain = chain.then(sync, [session], [download_ids, download_colour, canvas, legend, original_photo],
                                show_progress="hidden")
             if renderer is not None:
                 chain.then(render, [session], [rendered, render_status, download_photo], concurrency_limit=None)

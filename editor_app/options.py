@@ -8,7 +8,7 @@ trained on.
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
 from data.labels import LABEL_ORDERS
 from options.test_options import TestOptions

@@ -10,7 +10,7 @@ import argparse
 import logging
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -95,7 +95,7 @@ class RenderWorker:
             if not self.is_stale(job):
                 try:
                     job.image = self.paint(*job.args)
-                except Exception as err:  # noqa: BLE001 - a failed render is reported in the page, never kills the worker
+                except Exception as err:  # any failure is reported in the page: it must never kill the worker
                     logger.exception("SEAN render failed")
                     job.error = f"the SEAN render failed: {err}"
             job.done.set()

@@ -15,7 +15,12 @@ from data.synthetic_faces import synthetic_face
 from editor_app.browser import find_chromium, launch_chromium
 from models.networks import SEANGenerator
 from shape_editor import ShapeVAE, ShapeVAEConfig
-from shape_editor.losses import class_pixel_shares, class_weights_from_shares, count_class_pixels, shape_vae_loss
+from shape_editor.losses import (
+    class_pixel_shares,
+    class_weights_from_shares,
+    count_class_pixels,
+    shape_vae_loss,
+)
 
 SIZE, FACES, STEPS = 64, 256, 150
 DATA = {"load_size": SIZE, "crop_size": SIZE, "label_nc": 19, "dataset_mode": "synthetic", "synthetic_size": 16,

@@ -9,7 +9,13 @@ from PIL import Image
 
 import editor
 from editor_app import callbacks as cb
-from editor_app.browser import STATUS, click_and_time, free_port, shown_mask, status_text
+from editor_app.browser import (
+    STATUS,
+    click_and_time,
+    free_port,
+    shown_mask,
+    status_text,
+)
 from editor_app.images import view_scale
 from tests.editor_app.conftest import SHOTS, SIZE, editor_argv
 
@@ -144,7 +150,9 @@ def test_sean_render_follows_the_edit(browser, editor_runs):
         click_and_time(page, "#generate")
         page.wait_for_function("document.querySelector('#render-status').innerText.includes('rendered')",
                                timeout=20000)
-        assert page.locator("#rendered img").count() == 1
+        page.wait_for_function("() => { const i = document.querySelector('#rendered img');"
+                               " return i && i.complete && i.naturalWidth >= 64; }", timeout=20000)
+        page.locator("#rendered").scroll_into_view_if_needed()
         shot(page, "sean_render")
     finally:
         app.close()
