@@ -29,7 +29,7 @@ from shape_editor import ShapeVAE, ShapeVAEConfig
 OUT_DIR = Path(__file__).parent / "out"
 TARGET_MS = 300.0
 ACTIONS = {  # name -> (selector, slider values or None for a click)
-    "generate": ("#generate", None),
+    "generate": ("#generate", None),  # both buttons move the seed on, so every run is a new edit
     "perturb": ("#perturb", None),
     "perturb slider": ("#strength input[type=range]", (0.5, 1.5)),
 }

@@ -127,13 +127,17 @@ def generate(ctx: EditorContext, session: Session, parts: Sequence[str], seed: f
 
 
 def perturb(ctx: EditorContext, session: Session, parts: Sequence[str], strength: float, seed: float,
-            keep_others: bool = True, overlay: bool = False) -> Shown:
-    """Move the chosen parts by `strength` * noise(seed); moving the slider again replaces this edit."""
+            keep_others: bool = True, overlay: bool = False, slider: bool = False) -> tuple[Shown, int]:
+    """Move the chosen parts by `strength` * noise(seed); also returns the seed for the seed box.
+
+    The button makes a new step and moves the seed on, like generate. The slider keeps its seed, and
+    moving it again replaces its own step, recomputed from the mask before it, so it only sets the strength.
+    """
     ids, seed = chosen_parts(parts), checked_seed(seed)
-    key = ("perturb", tuple(ids), seed, keep_others)
+    key = ("perturb", tuple(ids), seed, keep_others) if slider else ()
     mask = ctx.engine.perturb(session.history.base_for(key), ids, float(strength), seed, keep_others)
     history = session.history.push(mask, f"perturb {part_label(ids)} by {float(strength):.2f} (seed {seed})", key)
-    return show(session._replace(history=history), overlay)
+    return show(session._replace(history=history), overlay), seed if slider else seed + 1
 
 
 def reconstruct(ctx: EditorContext, session: Session, overlay: bool = False,

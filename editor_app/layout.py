@@ -177,8 +177,9 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 chain.then(render, [session], [rendered, render_status, download_photo], concurrency_limit=None)
 
         wire(generate.click, partial(cb.generate, ctx), [session, parts, seed, keep, overlay], shown + [seed])
-        wire(perturb.click, partial(cb.perturb, ctx), [session, parts, strength, seed, keep, overlay], shown)
-        wire(strength.release, partial(cb.perturb, ctx), [session, parts, strength, seed, keep, overlay], shown)
+        wire(perturb.click, partial(cb.perturb, ctx), [session, parts, strength, seed, keep, overlay], shown + [seed])
+        wire(strength.release, partial(cb.perturb, ctx, slider=True), [session, parts, strength, seed, keep, overlay],
+             shown + [seed])
         wire(reconstruct.click, partial(cb.reconstruct, ctx), [session, overlay], shown)
         wire(adapt.click, lambda s, o: cb.reconstruct(ctx, s, o, "let the parts adapt (VAE pass)"),
              [session, overlay], shown)

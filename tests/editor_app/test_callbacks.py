@@ -67,11 +67,13 @@ def test_whole_mask_decodes_match_the_mask_editor(ctx, session):
 
 
 def test_perturb_slider_restarts_from_the_mask_before_it(ctx, session):
-    first = cb.perturb(ctx, session, ["nose", "mouth"], 0.5, 3).session
-    second = cb.perturb(ctx, first, ["nose", "mouth"], 2.0, 3).session
-    direct = cb.perturb(ctx, session, ["nose", "mouth"], 2.0, 3).session
-    assert len(second.history.entries) == 2
-    assert np.array_equal(second.history.current.mask, direct.history.current.mask)
+    first, seed = cb.perturb(ctx, session, ["nose", "mouth"], 0.5, 3, slider=True)
+    second, _ = cb.perturb(ctx, first.session, ["nose", "mouth"], 2.0, 3, slider=True)
+    direct, next_seed = cb.perturb(ctx, session, ["nose", "mouth"], 2.0, 3)  # the button
+    assert (seed, next_seed) == (3, 4) and len(second.session.history.entries) == 2
+    assert np.array_equal(second.session.history.current.mask, direct.session.history.current.mask)
+    pressed_again, _ = cb.perturb(ctx, direct.session, ["nose", "mouth"], 2.0, next_seed)
+    assert len(pressed_again.session.history.entries) == 3  # the button always makes a new step
 
 
 def test_attribute_slider_reports_the_measured_change(ctx, session):
