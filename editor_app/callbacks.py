@@ -51,15 +51,15 @@ def view(session: Session, overlay: bool) -> np.ndarray:
     return mask_view(history.current.mask, history.previous if overlay else None)
 
 
-def show(session: Session, overlay: bool, status: str | None = None) -> Shown:
+def show(session: Session, overlay: bool) -> Shown:
+    """What the page shows for `session`: the mask view and a status line naming the step."""
     history = session.history
     changed = int((history.current.mask != history.previous).sum())
-    line = status or f"{history.current.note} ({changed} pixels changed; step {history.position} of " \
-                      f"{len(history.entries) - 1})"
+    line = f"{history.current.note} ({changed} pixels changed; step {history.position} of {len(history.entries) - 1})"
     return Shown(session, view(session, overlay), line)
 
 
-def test_face(ctx: EditorContext, index: float) -> tuple[np.ndarray, np.ndarray | None, str]:
+def dataset_face(ctx: EditorContext, index: float) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Mask, photo and name of test face `index` of the dataset."""
     count = len(ctx.dataset)
     if not isinstance(index, (int, float)) or math.isnan(index) or not 0 <= int(index) < count:
@@ -73,14 +73,14 @@ def gallery_items(ctx: EditorContext, count: int) -> list[tuple[np.ndarray, str]
     """Thumbnails (palette view) and captions of the first `count` test faces."""
     items = []
     for index in range(min(count, len(ctx.dataset))):
-        mask, _, name = test_face(ctx, index)
+        mask, _, name = dataset_face(ctx, index)
         items.append((colorize(mask), name))
     return items
 
 
 def load_test_face(ctx: EditorContext, index: float, overlay: bool = False) -> tuple[Shown, str]:
     """Start a session on test face `index`; also returns the legend."""
-    mask, photo, name = test_face(ctx, index)
+    mask, photo, name = dataset_face(ctx, index)
     session = Session(History.start(mask, f"loaded {name}"), photo, name)
     return show(session, overlay), legend_html(mask)
 
@@ -153,7 +153,7 @@ def blend(ctx: EditorContext, session: Session, parts: Sequence[str], target_ind
     ids = chosen_parts(parts)
     if not 0 <= float(alpha) <= 1:
         raise ValueError(f"alpha {alpha} must be in [0, 1]")
-    target, _, name = test_face(ctx, target_index)
+    target, _, name = dataset_face(ctx, target_index)
     key = ("blend", tuple(ids), name, keep_others)
     mask = ctx.engine.blend(session.history.base_for(key), target, ids, float(alpha), keep_others)
     verb = "swap in" if float(alpha) == 1 else f"interpolate (alpha {float(alpha):.2f}) toward"

@@ -67,7 +67,7 @@ def test_load_a_face_and_generate_a_nose_near_the_nose(page, server):
     page.locator("#gallery .thumbnail-item").nth(1).click()
     wait_status(page, "loaded test 1")
     before = shown_mask(page, FACTOR)
-    assert np.array_equal(before, cb.test_face(context, 1)[0])
+    assert np.array_equal(before, cb.dataset_face(context, 1)[0])
     page.fill("#seed input", "3")
     elapsed = click_and_time(page, "#generate")
     wait_status(page, "generate nose (seed 3)")

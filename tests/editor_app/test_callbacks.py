@@ -59,7 +59,7 @@ def test_whole_mask_decodes_match_the_mask_editor(ctx, session):
     labels = torch.from_numpy(mask).long()[None, None]
     recon = ctx.engine.editor.reconstruct(labels).masks[0, 0].numpy()
     assert np.array_equal(cb.reconstruct(ctx, session).session.history.current.mask, recon)
-    target, _, _ = cb.test_face(ctx, 1)
+    target, _, _ = cb.dataset_face(ctx, 1)
     swapped = ctx.engine.editor.swap(labels, torch.from_numpy(target).long()[None, None], [NOSE]).masks[0, 0].numpy()
     shown = cb.blend(ctx, session, ["nose"], 1, 1.0)
     assert np.array_equal(shown.session.history.current.mask, keep_other_parts(mask, swapped, [NOSE]))
@@ -101,7 +101,7 @@ def test_paint_undo_and_overlay(ctx, session):
 
 @pytest.mark.parametrize("kind", ["ids", "colour", "palette", "bisenet"])
 def test_upload_reads_every_label_format(ctx, tmp_path, kind):
-    mask, _, _ = cb.test_face(ctx, 2)
+    mask, _, _ = cb.dataset_face(ctx, 2)
     path = tmp_path / "upload.png"
     if kind == "ids":
         Image.fromarray(mask).save(path)
@@ -176,7 +176,7 @@ def test_dataroot_replaces_the_runs_synthetic_faces(editor_runs, tmp_path):
 def test_sean_render_paints_only_the_newest_mask(editor_runs):
     opt = EditorOptions().parse(editor_argv(editor_runs, "--name", "sean"))
     context, renderer = editor.build_context(opt, torch.device("cpu"))
-    mask, photo, _ = cb.test_face(context, 0)
+    mask, photo, _ = cb.dataset_face(context, 0)
     assert isinstance(renderer, RenderWorker) and photo is not None
     painter = SeanPainter(opt, torch.device("cpu"))
     image = painter(mask, photo, mask)
