@@ -36,6 +36,8 @@ class EditorOptions(TestOptions):
         peek.add_argument("--dataroot")
         peek.add_argument("--dataset_mode")
         known, _ = peek.parse_known_args(args)
+        if {"-h", "--help"} & set(args):
+            return super().parse(args, save=False)  # prints the flags and exits
         if not known.shape_name:
             raise ValueError("--shape_name is required: the shape-VAE run to edit with, e.g. --shape_name shapevae")
         if known.dataroot and known.dataset_mode is None:  # a dataroot given here beats the run's saved dataset
