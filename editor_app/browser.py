@@ -100,11 +100,23 @@ def act_and_time(page: Any, selector: str, value: float | None, timeout_ms: floa
     return float(elapsed)
 
 
-def shown_image(page: Any, selector: str = "#mask img") -> np.ndarray:
-    """The image the page shows in `selector`, fetched like the browser did: uint8 RGB [H, W, 3]."""
-    src = page.get_attribute(selector, "src")
-    response = page.request.get(src)
-    return np.asarray(Image.open(io.BytesIO(response.body())).convert("RGB"))
+def shown_image(page: Any, selector: str = "#mask img", attempts: int = 5) -> np.ndarray:
+    """The image the page shows in `selector`, fetched like the browser did: uint8 RGB [H, W, 3].
+
+    A fetch that a busy server aborts is retried (the page may also have moved on to a newer image).
+    """
+    from playwright.sync_api import Error
+
+    def fetch() -> np.ndarray:
+        body = page.request.get(page.get_attribute(selector, "src")).body()
+        return np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+
+    for _ in range(attempts - 1):
+        try:
+            return fetch()
+        except (Error, OSError):
+            page.wait_for_timeout(200)
+    return fetch()
 
 
 def shown_mask(page: Any, factor: int) -> np.ndarray:

@@ -178,8 +178,9 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
 
         def wire(event: Any, fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], guard: bool = True) -> None:
             # Off the queue: an edit answers in one HTTP round trip instead of the queue's join + event stream.
+            # A click while the previous edit's chain is still running is run after it, not dropped.
             chain = event(guarded(fn, len(outputs)) if guard else fn, inputs, outputs, show_progress="hidden",
-                          queue=False)
+                          queue=False, trigger_mode="always_last")
             chain = chain.then(sync, [session], [download_ids, download_colour, canvas, legend, original_photo],
                                show_progress="hidden")
             if renderer is not None:

@@ -3,6 +3,8 @@
 The app runs in this process on a free localhost port; Playwright drives the system Chromium. Screenshots
 of every step are kept under results/editor_tests/ (not committed).
 """
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -37,6 +39,10 @@ def server(editor_runs):
 def tab(browser, server):
     """One page for the module: loading Gradio's front end is the slowest step of these tests."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    local = (server[1], "blob:" + server[1], "data:")
+    page.requests_elsewhere = []  # anything the page asks of another host (checked by the last test)
+    page.on("request", lambda request: None if request.url.startswith(local) else
+            page.requests_elsewhere.append(request.url))
     page.goto(server[1])
     page.wait_for_selector("#mask img")
     yield page
@@ -48,13 +54,33 @@ def page(tab):
     """The tab on a fresh session of test face 0, the overlay off."""
     tab.locator("#overlay input").uncheck()
     tab.locator("#gallery .thumbnail-item").nth(0).click()
-    wait_status(tab, "loaded test 0")
+    wait_status(tab, "step 0 of 0)")  # a new session: a one-entry history
     return tab
 
 
 def wait_status(page, text):
     page.wait_for_function("([selector, t]) => document.querySelector(selector).innerText.includes(t)",
-                           arg=[STATUS, text], timeout=20000)
+                           arg=[STATUS, text], timeout=60000)
+
+
+def mask_becomes(page, expected):
+    """Whether the shown mask is `expected` within 10 s (an image can follow its status line by a moment)."""
+    for _ in range(100):
+        if np.array_equal(shown_mask(page, FACTOR), expected):
+            return True
+        page.wait_for_timeout(100)
+    return False
+
+
+def settled_mask(page, before):
+    """The shown mask once it differs from `before` by the pixel count the status line reports."""
+    changed = int(re.search(r"\((\d+) pixels changed", status_text(page))[1])
+    for _ in range(100):
+        mask = shown_mask(page, FACTOR)
+        if int((mask != before).sum()) == changed:
+            return mask
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the shown mask never differed from the previous one by the {changed} pixels reported")
 
 
 def shot(page, name):
@@ -64,14 +90,15 @@ def shot(page, name):
 
 def test_load_a_face_and_generate_a_nose_near_the_nose(page, server):
     context, _ = server
+    face0 = shown_mask(page, FACTOR)
     page.locator("#gallery .thumbnail-item").nth(1).click()
     wait_status(page, "loaded test 1")
-    before = shown_mask(page, FACTOR)
-    assert np.array_equal(before, cb.dataset_face(context, 1)[0])
+    before = cb.dataset_face(context, 1)[0]
+    assert mask_becomes(page, before) and not np.array_equal(before, face0)
     page.fill("#seed input", "3")
     elapsed = click_and_time(page, "#generate")
     wait_status(page, "generate nose (seed 3)")
-    after = shown_mask(page, FACTOR)
+    after = settled_mask(page, before)
     shot(page, "generate_nose")
     changed = np.argwhere(before != after)
     assert len(changed), "the generated nose should change the mask"
@@ -108,14 +135,14 @@ def test_paint_a_stroke_and_undo_it(page):
     page.mouse.up()
     page.click("#apply-paint")
     wait_status(page, "paint nose")
-    painted = shown_mask(page, FACTOR)
+    painted = settled_mask(page, before)
     shot(page, "paint_stroke")
     new_nose = (painted == NOSE) & (before != NOSE)
     assert new_nose.sum() > 10 and np.argwhere(new_nose)[:, 0].max() < SIZE / 2  # a stroke across the upper half
     assert np.all((painted == before) | new_nose)
     page.click("#undo")
     wait_status(page, "loaded test 0")
-    assert np.array_equal(shown_mask(page, FACTOR), before)
+    assert mask_becomes(page, before)
 
 
 def test_corrupt_upload_shows_the_error_and_the_app_keeps_working(page):
@@ -141,6 +168,10 @@ def test_download_the_mask_as_shown(page, tmp_path):
     assert np.array_equal(np.asarray(Image.open(path)), shown_mask(page, FACTOR))
 
 
+def test_the_page_never_leaves_localhost(tab):
+    assert tab.requests_elsewhere == []  # after every test above: no fonts, analytics or CDN requests
+
+
 def test_sean_render_follows_the_edit(browser, editor_runs):
     app, _, url = serve(editor_runs, "--name", "sean")
     try:
@@ -149,9 +180,9 @@ def test_sean_render_follows_the_edit(browser, editor_runs):
         page.wait_for_selector("#mask img")
         click_and_time(page, "#generate")
         page.wait_for_function("document.querySelector('#render-status').innerText.includes('rendered')",
-                               timeout=20000)
+                               timeout=60000)
         page.wait_for_function("() => { const i = document.querySelector('#rendered img');"
-                               " return i && i.complete && i.naturalWidth >= 64; }", timeout=20000)
+                               " return i && i.complete && i.naturalWidth >= 64; }", timeout=60000)
         page.locator("#rendered").scroll_into_view_if_needed()
         shot(page, "sean_render")
     finally:
