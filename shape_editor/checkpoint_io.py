@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+import struct
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -23,6 +24,12 @@ def atomic_torch_save_all(files: Mapping[Path, Any]) -> None:
             torch.save(obj, tmp)
 
 
+# What torch's weights-only unpickler raises on random bytes besides UnpicklingError (an opcode that pops an
+# empty stack, a memo key it never stored, an unexpected type): the file's bytes, not our code.
+CORRUPT_FILE_ERRORS = (RuntimeError, EOFError, OSError, ValueError,
+                       IndexError, KeyError, AssertionError, TypeError, struct.error)
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """Load a checkpoint with `weights_only=True`: a file that carries code is refused, never run.
 
@@ -41,7 +48,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             raise UserError(f"refusing to load it: it carries code, not only tensors ({blocked_global(err)})", path,
                             "load only checkpoints you trust, re-saved as plain state_dicts") from None
         raise corrupt(path) from None
-    except (RuntimeError, EOFError, OSError, ValueError):
+    except CORRUPT_FILE_ERRORS:
         raise corrupt(path) from None
 
 
