@@ -25,6 +25,8 @@ import editor
 from editor_app.browser import WINDOW, click_and_time, free_port, launch_chromium, slide_and_time
 from editor_app.callbacks import EditorContext
 from shape_editor import ShapeVAE, ShapeVAEConfig
+from shape_editor.cli import ArgumentParser, run_cli
+from shape_editor.fileio import atomic_write_json
 
 OUT_DIR = Path(__file__).parent / "out"
 TARGET_MS = 300.0
@@ -87,7 +89,7 @@ def edit_only(context: EditorContext, repeats: int) -> list[float]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=256, help="mask side in pixels (the paper: 256)")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per action")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per action first")
@@ -97,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="editor-latency-") as tmp:
         make_run(Path(tmp), args.size)
         app, context, url = editor.start(["--shape_name", "latency", "--checkpoints_dir", tmp, "--gpu_ids", "-1",
-                                          "--port", str(free_port())], block=False)
+                                          "--results_dir", str(Path(tmp) / "results"), "--port", str(free_port())],
+                                         block=False)
         try:
             browser = measure(url, args.repeats, args.warmup)
         finally:
@@ -111,10 +114,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print(f"{name:<16}{row['median_ms']:>9.1f}{row['p90_ms']:>9.1f}{row['max_ms']:>9.1f}")
     out = args.out or OUT_DIR / f"editor_latency-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    atomic_write_json(out, report, indent=2)
     print(f"wrote {out}")
     return report
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)
