@@ -161,7 +161,7 @@ class ShapeVAEModel(BaseModel):
         dataset = dataset_fingerprint(train_set)  # weights of another dataset are recomputed, never reused
         saved = json.loads(path.read_text()) if path.is_file() else {}
         reuse = saved.get("dataset") == dataset and saved.get("label_nc") == label_nc
-        shares = torch.tensor(saved["shares"]) if reuse else class_shares(train_set, label_nc, self.workers)
+        shares = torch.tensor(saved["shares"], dtype=torch.float64) if reuse else class_shares(train_set, label_nc, self.workers)
         weights = class_weights(shares, self.recipe.class_weighting, self.recipe.weight_power)
         if not reuse and is_main:
             record = {"dataset": dataset, "label_nc": label_nc, "shares": shares.tolist(),
