@@ -144,7 +144,7 @@ class LatentPrior(NamedTuple):
         if checkpoint is not None and state["checkpoint"] != checkpoint:
             raise ValueError(f"{path} was fitted from other weights (checkpoint {state['checkpoint'][:12]}, "
                              f"not {checkpoint[:12]}): refit it")
-        return cls(*(state[f] for f in FIELDS), checkpoint=str(state["checkpoint"]))
+        return cls(**{f: state[f] for f in FIELDS}, checkpoint=str(state["checkpoint"]))
 
 
 def kl_to_standard(mean: Tensor, cov: Tensor) -> Tensor:

@@ -206,3 +206,26 @@ def test_attribute_mode_fits_stores_and_reports_the_response(trained, tmp_path):
         run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "attribute", "--attribute", "below_ears")
     with pytest.raises(ValueError, match="needs one --edit_part"):
         run_test(trained, tmp_path, "--edit_part", "nose,mouth", "--edit_mode", "attribute", "--attribute", "area")
+
+
+def test_sampling_edits_fit_the_prior_once_and_report_the_off_manifold_check(trained, tmp_path):
+    checkpoints, _ = trained
+    prior_file = checkpoints / "tiny" / "latent_prior.pth"
+    prior_file.unlink(missing_ok=True)
+    args = ("--edit_part", "nose", "--edit_mode", "generate", "--n_samples", "2")
+    page, aggregate = run_test(trained, tmp_path / "a", *args, "--sample_from", "aggregate")
+    assert prior_file.is_file()
+    stamp = prior_file.stat().st_mtime_ns
+    off = aggregate["off_manifold"]
+    assert set(off["kl_to_standard"]) >= {"skin", "nose", "cloth"} and off["samples"] == 4
+    assert off["sqrt_latent_dim"] > 0 and "kl_to_standard" in aggregate["definitions"]
+    assert aggregate["edit"]["sample_from"] == "aggregate"
+    assert "off-manifold: kl_to_standard" in page.read_text()
+    _, standard = run_test(trained, tmp_path / "s", *args, "--sample_from", "standard")
+    assert prior_file.stat().st_mtime_ns == stamp  # reused, not refitted
+    assert standard["edit"]["sample_from"] == "standard" and standard["off_manifold"] == off
+    _, perturbed = run_test(trained, tmp_path / "p", "--edit_part", "nose", "--edit_mode", "perturb",
+                            "--perturb_scale", "aggregate")
+    assert perturbed["edit"]["perturb_scale"] == "aggregate" and 0 <= perturbed["edit"]["validity"] <= 1
+    _, recon = run_test(trained, tmp_path / "r")
+    assert "off_manifold" not in recon
