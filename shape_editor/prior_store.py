@@ -35,13 +35,13 @@ def file_digest(path: str | Path) -> str:
 
 
 def fit_prior_from_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, max_samples: int | None = None,
-                           checkpoint: str = "", diagonal: bool = False) -> LatentPrior:
+                           checkpoint: str = "") -> LatentPrior:
     """Encode up to `max_samples` masks and fit each part's Gaussian on the masks that contain it."""
     model = inference_model(vae)
     parts = all_parts(model.config.num_parts)
     mus, attributes = encode_dataset(model, dataset, parts, max_samples)
     present = torch.stack([torch.isfinite(attributes[(p, "area")]) for p in parts], dim=1)  # (N, P); NaN = absent
-    prior = LatentPrior.fit(mus, present, diagonal=diagonal, checkpoint=checkpoint)
+    prior = LatentPrior.fit(mus, present, checkpoint=checkpoint)
     logger.info("fitted the aggregate-posterior prior on %d masks (shrinkage %.2f-%.2f)", mus.shape[0],
                 float(prior.shrinkage.min()), float(prior.shrinkage.max()))
     return prior

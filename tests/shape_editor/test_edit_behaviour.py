@@ -16,8 +16,9 @@ from shape_editor.config import ShapeVAEConfig
 from shape_editor.edit_metrics import edit_validity, sample_diversity
 from shape_editor.editor import MaskEditor
 from shape_editor.fast import compile_for_inference
-from shape_editor.latent_prior import LatentPrior, prior_mismatch
+from shape_editor.latent_prior import prior_mismatch
 from shape_editor.losses import class_pixel_shares, class_weights, count_class_pixels, shape_vae_loss
+from shape_editor.prior_store import fit_prior_from_dataset
 from shape_editor.recipe import init_narrow_posterior
 from shape_editor.shape_vae import ShapeVAE
 
@@ -49,9 +50,8 @@ def trained():
         sum(losses.values()).backward()
         optimizer.step()
     model = compile_for_inference(vae.eval())
-    mus = MaskEditor(model).encode(labels)
-    present = torch.stack([(labels[:, 0] == p).flatten(1).any(1) for p in range(1, 19)], dim=1)
-    return model, LatentPrior.fit(mus, present), synthetic_labels(TRAIN, HELD_OUT)
+    prior = fit_prior_from_dataset(model, [{"label": label} for label in labels])
+    return model, prior, synthetic_labels(TRAIN, HELD_OUT)
 
 
 def generate_validity(editor, labels, part):
