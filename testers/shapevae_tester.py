@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from shape_editor.edit_metrics import (
     edit_locality, edit_validity, interpolation_smoothness, metric_definitions, sample_diversity,
 )
 from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
-from shape_editor.fast import compile_for_inference
+from shape_editor.fast import FastShapeVAE, compile_for_inference
 from shape_editor.fileio import atomic_write_text, safe_child
 from shape_editor.labels import LABEL_NAMES, parse_parts
 from shape_editor.latent_prior import LatentPrior, prior_mismatch
@@ -98,6 +98,17 @@ def edit_plan(opt: argparse.Namespace, num_parts: int) -> EditPlan | None:
         check_attribute(parts[0], opt.attribute)
         return EditPlan("attribute", parts, name, opt.attribute, attribute_strengths(opt.edit_strength, opt.n_steps))
     return EditPlan(opt.edit_mode, parts, name)
+
+
+def plan_editor(model: FastShapeVAE, plan: EditPlan | None, opt: argparse.Namespace, prior_path: Path,
+                checkpoint: Path, train_set: Callable[[], Dataset]) -> tuple[MaskEditor, LatentPrior | None]:
+    """The editor for `plan`; edits that draw noise also load (or fit) the latent prior, for
+    `--sample_from` / `--perturb_scale` and for the off-manifold check."""
+    if plan is None or plan.mode not in SAMPLING_MODES:
+        return MaskEditor(model), None
+    prior = load_or_fit_prior(prior_path, checkpoint, model, train_set, opt.prior_samples)
+    editor = MaskEditor(model, prior, sample_from=opt.sample_from, scale_perturb=opt.perturb_scale == "aggregate")
+    return editor, prior
 
 
 def load_target_file(path: str, opt: argparse.Namespace) -> Tensor:
@@ -187,12 +198,8 @@ class ShapeVAETester(BaseTester):
             load_shape_vae(self.checkpoint, device, expect=expect)
         model = compile_for_inference(vae)
         self.plan = edit_plan(opt, model.config.num_parts)
-        self.prior: LatentPrior | None = None
-        if self.plan is not None and self.plan.mode in SAMPLING_MODES:  # also for the off-manifold check
-            self.prior = load_or_fit_prior(run_dir / PRIOR_FILE, self.checkpoint, model,
-                                           lambda: data.create_dataset(opt, phase="train"), opt.prior_samples)
-        self.editor = MaskEditor(model, self.prior, sample_from=opt.sample_from if self.prior else "standard",
-                                 scale_perturb=self.prior is not None and opt.perturb_scale == "aggregate")
+        self.editor, self.prior = plan_editor(model, self.plan, opt, run_dir / PRIOR_FILE, self.checkpoint,
+                                              lambda: data.create_dataset(opt, phase="train"))
         self.directions: AttributeDirections | None = None
         if self.plan is not None and self.plan.mode == "attribute":
             self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, self.editor.model,
