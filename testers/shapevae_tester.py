@@ -106,6 +106,8 @@ def plan_editor(model: FastShapeVAE, plan: EditPlan | None, opt: argparse.Namesp
     `--sample_from` / `--perturb_scale` and for the off-manifold check."""
     if plan is None or plan.mode not in SAMPLING_MODES:
         return MaskEditor(model), None
+    if opt.prior_samples < 2:
+        raise ValueError(f"--prior_samples {opt.prior_samples}: the latent prior needs at least 2 training masks")
     prior = load_or_fit_prior(prior_path, checkpoint, model, train_set, opt.prior_samples)
     editor = MaskEditor(model, prior, sample_from=opt.sample_from, scale_perturb=opt.perturb_scale == "aggregate")
     return editor, prior

@@ -229,3 +229,5 @@ def test_sampling_edits_fit_the_prior_once_and_report_the_off_manifold_check(tra
     assert perturbed["edit"]["perturb_scale"] == "aggregate" and 0 <= perturbed["edit"]["validity"] <= 1
     _, recon = run_test(trained, tmp_path / "r")
     assert "off_manifold" not in recon
+    with pytest.raises(ValueError, match="--prior_samples 1"):
+        run_test(trained, tmp_path / "x", *args, "--prior_samples", "1")
