@@ -4,7 +4,9 @@ Loads `<checkpoints_dir>/<name>/<which_epoch>_net_G.pth`, runs over the first `-
 and writes `results/<name>/test_<epoch>/`: `index.html` (per input: input, reconstruction, target if
 any, every edited mask), `metrics.json` (reconstruction mIoU / accuracy from the confusion matrix of
 the whole run, per-class IoU, and the edit metrics of `shape_editor.edit_metrics`) and the per-class
-IoU bar chart. With `--export_dir` the edited masks are also exported for augmentation.
+IoU bar chart; the edits that draw noise (generate, perturb, all) add the off-manifold check of the latent
+prior they use (`--sample_from`, `shape_editor.latent_prior`). With `--export_dir` the edited masks are also
+exported for augmentation.
 Without `--edit_part` the run only reconstructs, except `--edit_mode all` (whole masks from noise).
 """
 from __future__ import annotations
