@@ -6,7 +6,7 @@ import util.huge_pages  # noqa: F401  (first: it must run before torch is import
 import argparse
 import logging
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 from tqdm import tqdm
 
@@ -20,6 +20,7 @@ from util.seed import seed_everything
 from util.visualizer import Visualizer
 
 logger = logging.getLogger("train")
+StepHook = Callable[["trainers.BaseTrainer"], None]
 
 
 def held_out_loader(opt: argparse.Namespace):
@@ -32,7 +33,9 @@ def held_out_loader(opt: argparse.Namespace):
     return create_dataloader(test_set, batch_size=opt.batchSize, shuffle=False, seed=opt.seed, num_workers=opt.nThreads)
 
 
-def train(opt: argparse.Namespace) -> trainers.BaseTrainer:
+def train(opt: argparse.Namespace, on_step: StepHook | None = None) -> trainers.BaseTrainer:
+    """Train as `opt` says; `on_step(trainer)` runs after every step (benchmarks.convergence evaluates there,
+    and may raise to stop the run)."""
     dist_info = init_distributed(use_cuda=bool(opt.gpu_ids))
     device = select_device(opt.gpu_ids, dist_info.local_rank)
     seed_everything(opt.seed + dist_info.rank)
@@ -67,6 +70,8 @@ def train(opt: argparse.Namespace) -> trainers.BaseTrainer:
                 visualizer.display_current_results(model.visuals(batch), progress.epoch, progress.total_steps)
             if progress.total_steps % opt.save_latest_freq == 0:
                 trainer.save("latest")
+            if on_step is not None:
+                on_step(trainer)
         finished_epoch = progress.epoch
         trainer.update_learning_rate()
         if test_loader is not None and finished_epoch % opt.eval_freq == 0:
