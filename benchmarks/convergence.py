@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Sequence
 
 from tqdm import tqdm
 
@@ -34,6 +34,7 @@ from options.train_options import TrainOptions
 from shape_editor.fileio import atomic_write_text
 from shape_editor.recipe import RECIPES
 from trainers.base_trainer import BaseTrainer
+from util.cli import fail
 from util.distributed import cleanup_distributed
 
 logger = logging.getLogger("convergence")
@@ -86,7 +87,8 @@ class CurveRecorder:
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)  # `--crop_size` must not pass for `--crop_sizes`
     parser.add_argument("--recipes", nargs="+", choices=tuple(RECIPES), default=["paper", "ours"])
     parser.add_argument("--crop_sizes", nargs="+", type=int, default=[64], help="one run per recipe and size")
     parser.add_argument("--eval_every", type=int, default=50, help="steps between points (the last step too)")
@@ -111,11 +113,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         if flag in given:
             fail(f"{flag} is set per configuration", flag, "use --recipes / --crop_sizes, drop the flag")
     return args, passthrough
-
-
-def fail(what: str, where: str, fix: str) -> NoReturn:
-    print(f"error: {what} ({where}): {fix}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def configuration(recipe: str, size: int, args: argparse.Namespace, passthrough: list[str]) -> list[str]:

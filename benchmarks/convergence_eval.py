@@ -66,13 +66,19 @@ def edit_scores(editor: MaskEditor, inputs: Tensor, recons: Tensor, mode: str, p
             "locality": means["locality"], "diversity": means.get("diversity", math.nan)}
 
 
-@torch.no_grad()
 def evaluate_point(vae: ShapeVAE, loader: DataLoader, probe: EditProbe) -> dict[str, Any]:
     """mIoU and accuracy (%), per-class IoU (%, by class name; None for a class seen nowhere) and the edits.
 
     Edits are keyed `generate <part>` and `perturb <part> x<strength>`, each {validity, new_classes,
-    locality, diversity} in [0, 1].
+    locality, diversity} in [0, 1]. The global random state is left as it was (building the inference
+    object initialises modules, which draws from it), so a run's training is the same with or without points.
     """
+    with torch.random.fork_rng():
+        return measure_point(vae, loader, probe)
+
+
+@torch.no_grad()
+def measure_point(vae: ShapeVAE, loader: DataLoader, probe: EditProbe) -> dict[str, Any]:
     editor = MaskEditor(vae)  # built from the current weights, for this point only
     label_nc = vae.config.label_nc
     conf, inputs, recons = reconstruct_held_out(editor, loader, label_nc, probe.inputs)
