@@ -21,8 +21,9 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 import train
@@ -58,8 +59,8 @@ def cpu_seconds() -> float:
 class CurveRecorder:
     """The `train.train` step hook that records a run's curve, keeping evaluation out of its clocks."""
 
-    def __init__(self, run: dict[str, Any], loader: Any, probe: EditProbe, eval_every: int,
-                 max_cpu_seconds: float | None, save: Any) -> None:
+    def __init__(self, run: dict[str, Any], loader: DataLoader, probe: EditProbe, eval_every: int,
+                 max_cpu_seconds: float | None, save: Callable[[], None]) -> None:
         self.run, self.loader, self.probe, self.eval_every = run, loader, probe, eval_every
         self.max_cpu_seconds, self.save = max_cpu_seconds, save
         self.cpu0, self.wall0 = cpu_seconds(), time.perf_counter()
@@ -131,7 +132,8 @@ def configuration(recipe: str, size: int, args: argparse.Namespace, passthrough:
     return flags
 
 
-def run_configuration(flags: list[str], args: argparse.Namespace, report: dict[str, Any], save: Any) -> None:
+def run_configuration(flags: list[str], args: argparse.Namespace, report: dict[str, Any],
+                      save: Callable[[], None]) -> None:
     """Train one configuration with `train.train`, recording its curve into `report["runs"]`."""
     opt = TrainOptions().parse(flags)  # writes opt.json like train.main
     loader = train.held_out_loader(opt)
