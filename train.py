@@ -4,8 +4,10 @@ from __future__ import annotations
 import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)
 
 import argparse
+import contextlib
 import logging
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 from tqdm import tqdm
@@ -15,7 +17,9 @@ import models
 import trainers
 from data.loader import create_dataloader, start_epoch
 from options.train_options import TrainOptions
-from util.distributed import cleanup_distributed, init_distributed, select_device
+from shape_editor.cli import run_cli
+from shape_editor.run_dir import RunLock, check_run_start, clear_run_dir, remove_own_temp_files
+from util.distributed import DistInfo, cleanup_distributed, init_distributed, select_device
 from util.seed import seed_everything
 from util.visualizer import Visualizer
 
@@ -34,9 +38,29 @@ def held_out_loader(opt: argparse.Namespace):
 
 
 def train(opt: argparse.Namespace, on_step: StepHook | None = None) -> trainers.BaseTrainer:
-    """Train as `opt` says; `on_step(trainer)` runs after every step (benchmarks.convergence evaluates there,
-    and may raise to stop the run)."""
+    """Train under the run folder's lock; nothing is written there until the model and data are built.
+
+    `on_step(trainer)` runs after every step (benchmarks.convergence evaluates there, and may raise to stop).
+    """
     dist_info = init_distributed(use_cuda=bool(opt.gpu_ids))
+    run_dir = Path(opt.checkpoints_dir) / opt.name
+    with RunLock(run_dir) if dist_info.is_main else contextlib.nullcontext() as lock:
+        if lock is not None:  # rank 0 owns the folder; torchrun stops the other ranks when it refuses
+            check_run_start(run_dir, resume=opt.continue_train, overwrite=opt.overwrite, flag="--name")
+        return fit(opt, dist_info, lock, on_step)
+
+
+def claim_run_dir(lock: RunLock, opt: argparse.Namespace) -> None:
+    """The run is built: clear the folder for --overwrite, or drop the temp files of a killed save to resume."""
+    if opt.overwrite:
+        clear_run_dir(lock.run_dir)
+    elif opt.continue_train:
+        remove_own_temp_files(lock.run_dir)
+
+
+def fit(opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None, on_step: StepHook | None = None
+        ) -> trainers.BaseTrainer:
+    """Build data, model and trainer, claim the run folder (rank 0 holds `lock`), then train to the end."""
     device = select_device(opt.gpu_ids, dist_info.local_rank)
     seed_everything(opt.seed + dist_info.rank)
     train_set = data.create_dataset(opt)
@@ -44,10 +68,14 @@ def train(opt: argparse.Namespace, on_step: StepHook | None = None) -> trainers.
                                num_workers=opt.nThreads, rank=dist_info.rank, world_size=dist_info.world_size,
                                pin_memory=device.type == "cuda")
     model = models.create_model(opt)
+    if lock is not None:
+        claim_run_dir(lock, opt)
     model.setup(train_set, is_main=dist_info.is_main)
     trainer = trainers.create_trainer(opt, model, device, dist_info, steps_per_epoch=loader.sampler.batches_per_epoch)
     if opt.continue_train:
         trainer.load_resume()
+    if dist_info.is_main:
+        TrainOptions().save_options(opt)
     visualizer = Visualizer(opt.checkpoints_dir, opt.name, use_html=not opt.no_html,
                             display_winsize=opt.display_winsize, is_main_process=dist_info.is_main)
     test_loader = held_out_loader(opt) if dist_info.is_main and opt.eval_freq > 0 else None
@@ -88,6 +116,7 @@ def train(opt: argparse.Namespace, on_step: StepHook | None = None) -> trainers.
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Parse and train; errors a user can fix raise `UserError` (run_cli prints them as one line)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     opt = TrainOptions().parse(argv)
     try:
@@ -97,4 +126,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

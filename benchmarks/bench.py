@@ -27,7 +27,8 @@ from PIL import Image
 
 from benchmarks.report import format_table, summarise
 from benchmarks.tasks import Measurement, Spec, measure
-from trainers.base_trainer import cpu_has_native_bf16 as native_bf16
+from shape_editor.cli import ArgumentParser, run_cli
+from util.precision import cpu_has_native_bf16 as native_bf16
 
 OUT_DIR = Path(__file__).parent / "out"
 PRESETS = {
@@ -94,7 +95,7 @@ def machine() -> dict[str, object]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    parser = ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper", help="network and data sizes")
     parser.add_argument("--batch", type=int, default=8, help="batch of the training step, edit and export")
@@ -148,4 +149,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

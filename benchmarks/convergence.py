@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import logging
 import os
 import sys
@@ -32,10 +31,11 @@ from benchmarks.convergence_report import format_table, write_page
 from benchmarks.machine import machine_info
 from models.shapevae_model import config_from_opt, recipe_from_opt
 from options.train_options import TrainOptions
-from shape_editor.fileio import atomic_write_text
+from shape_editor.cli import ArgumentParser, run_cli
+from shape_editor.errors import UserError
+from shape_editor.fileio import atomic_write_json
 from shape_editor.recipe import RECIPES
 from trainers.base_trainer import BaseTrainer
-from util.cli import fail
 from util.distributed import cleanup_distributed
 
 logger = logging.getLogger("convergence")
@@ -43,7 +43,7 @@ logger = logging.getLogger("convergence")
 SET_PER_CONFIGURATION = ("--recipe", "--crop_size", "--load_size", "--name", "--model")
 # Quiet, self-contained training: no per-epoch evaluation of train.py's own (it would count as training time).
 BENCHMARK_DEFAULTS = ("--model", "shapevae", "--nThreads", "0", "--eval_freq", "0", "--display_freq", "1000000000",
-                      "--print_freq", "1000000000", "--no_html")
+                      "--print_freq", "1000000000", "--no_html", "--overwrite")
 
 
 class BudgetSpent(Exception):
@@ -88,8 +88,8 @@ class CurveRecorder:
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)  # `--crop_size` must not pass for `--crop_sizes`
+    parser = ArgumentParser(prog="python -m benchmarks.convergence", description=__doc__, allow_abbrev=False,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # `--crop_size` is not `--crop_sizes`
     parser.add_argument("--recipes", nargs="+", choices=tuple(RECIPES), default=["paper", "ours"])
     parser.add_argument("--crop_sizes", nargs="+", type=int, default=[64], help="one run per recipe and size")
     parser.add_argument("--eval_every", type=int, default=50, help="steps between points (the last step too)")
@@ -106,13 +106,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--edit_inputs", type=int, default=EditProbe.inputs, help="held-out masks edited per point")
     args, passthrough = parser.parse_known_args(argv)
     if args.eval_every < 1:
-        fail(f"--eval_every {args.eval_every} is below 1", "--eval_every", "give a positive number of steps")
+        raise UserError(f"--eval_every {args.eval_every} is below 1", "--eval_every", "give a positive number of steps")
     if args.n_samples < 2:
-        fail(f"--n_samples {args.n_samples} cannot measure diversity", "--n_samples", "give at least 2")
+        raise UserError(f"--n_samples {args.n_samples} cannot measure diversity", "--n_samples", "give at least 2")
     given = {arg.split("=", 1)[0] for arg in passthrough}
     for flag in SET_PER_CONFIGURATION:
         if flag in given:
-            fail(f"{flag} is set per configuration", flag, "use --recipes / --crop_sizes, drop the flag")
+            raise UserError(f"{flag} is set per configuration", flag, "use --recipes / --crop_sizes, drop the flag")
     return args, passthrough
 
 
@@ -128,17 +128,17 @@ def configuration(recipe: str, size: int, args: argparse.Namespace, passthrough:
     try:
         config_from_opt(opt)
     except ValueError as err:
-        fail(str(err), name, "pass flags that fit every crop size in --crop_sizes")
+        raise UserError(str(err), name, "pass flags that fit every crop size in --crop_sizes") from None
     return flags
 
 
 def run_configuration(flags: list[str], args: argparse.Namespace, report: dict[str, Any],
                       save: Callable[[], None]) -> None:
     """Train one configuration with `train.train`, recording its curve into `report["runs"]`."""
-    opt = TrainOptions().parse(flags)  # writes opt.json like train.main
+    opt = TrainOptions().parse(flags)
     loader = train.held_out_loader(opt)
     if loader is None:
-        fail("the dataset has no test split", opt.name, "give a --dataroot with test/ or use the synthetic faces")
+        raise UserError("the dataset has no test split", opt.name, "give a --dataroot with test/ or use the synthetic faces")
     run = {"name": opt.name, "recipe": opt.recipe, "crop_size": opt.crop_size, "flags": flags,
            "resolved_recipe": recipe_from_opt(opt).as_flags(), "stopped_by": "end of training",
            "eval_cpu_seconds": 0.0, "eval_wall_seconds": 0.0, "points": []}
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     json_path = args.out_dir / "convergence.json"
 
     def save() -> None:
-        atomic_write_text(json_path, json.dumps(report, indent=2))
+        atomic_write_json(json_path, report, indent=2)
 
     tic = time.perf_counter()
     for flags in tqdm(configs, desc="configurations", unit="run"):
@@ -183,4 +183,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -27,7 +26,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from data.image_folder import LABEL_EXTENSIONS, list_files
-from data.mask_io import read_label
+from data.mask_io import decode_label, is_colour_palette, open_image, read_label
+from shape_editor.cli import ArgumentParser, run_cli
+from shape_editor.errors import UserError
 from shape_editor.fileio import atomic_output
 from shape_editor.labels import (
     BISENET_TO_STANDARD, LABEL_NAMES, LABEL_ORDERS, NUM_CLASSES, PALETTE, colorize, convert_order,
@@ -84,6 +85,25 @@ class FolderReport(NamedTuple):
     failed: dict[str, str]  # file -> why it was skipped
 
 
+def check_convert_target(input_dir: Path, output_dir: Path, files: list[Path]) -> None:
+    """Refuse an output folder inside (or equal to) the input, and inputs that would write one output file.
+
+    Either would overwrite data: the originals, or one converted file with another.
+    """
+    inside = output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents
+    if inside:
+        raise UserError("the output folder is inside the input folder, so the originals would be overwritten",
+                        f"--output {output_dir}", "give a folder outside --input")
+    by_stem: dict[str, list[str]] = {}
+    for path in files:
+        by_stem.setdefault(path.stem.casefold(), []).append(path.name)
+    clashes = [names for names in by_stem.values() if len(names) > 1]
+    if clashes:
+        shown = "; ".join(" and ".join(names) for names in clashes[:3])
+        raise UserError(f"{len(clashes)} groups of input files would write the same <stem>.png ({shown})",
+                        f"--input {input_dir}", "rename or remove one file of each group")
+
+
 def convert_folder(input_dir: str | Path, output_dir: str | Path, source: str, target: str, fmt: str) -> FolderReport:
     """Convert every label file of `input_dir` (`source` order for id-valued files) into `output_dir/<stem>.png`.
 
@@ -94,6 +114,7 @@ def convert_folder(input_dir: str | Path, output_dir: str | Path, source: str, t
             raise ValueError(f"unknown label order {order!r}; choose one of {LABEL_ORDERS}")
     encode_label(np.zeros((1, 1), dtype=np.uint8), target, fmt)  # fail on a bad format / order before any work
     files = list_files(input_dir, LABEL_EXTENSIONS)
+    check_convert_target(Path(input_dir), Path(output_dir), files)
     failed: dict[str, str] = {}
     for path in tqdm(files, desc=f"convert {source} -> {target} {fmt}", unit="file"):
         try:
@@ -113,16 +134,23 @@ class Histogram(NamedTuple):
     files_with: np.ndarray  # [label_nc] files containing the class
     out_of_range: dict[int, int]  # value >= label_nc -> pixels
     out_of_range_files: list[str]
+    colour_palettes: list[str]  # palette files whose CelebAMask-HQ colours, not their indices, give the classes
 
 
-def _read_for_histogram(path: Path, label_nc: int, order: str) -> tuple[np.ndarray, bool]:
-    """(standard ids, in_range): ids >= label_nc are kept (and in_range False) instead of raising."""
+def _read_for_histogram(path: Path, label_nc: int, order: str) -> tuple[np.ndarray, bool, bool]:
+    """(standard ids, in_range, by_colour): ids >= label_nc are kept (in_range False) instead of raising;
+    by_colour marks a palette file whose colours name other classes than its indices do."""
+    img = open_image(path)
     try:
-        return read_label(path, label_nc, order).astype(np.int64), True
+        ids = decode_label(img, path, label_nc, order).astype(np.int64)
     except ValueError:
-        values = read_label(path, ANY_ID, "standard")  # still raises for unreadable files
-    # A file that fails only the range check holds ids (colour files decode to ids < 19 <= label_nc).
-    return convert_order(values, order, "standard").astype(np.int64), False
+        values = decode_label(img, path, ANY_ID, "standard")  # still raises for unreadable files
+        # A file that fails only the range check holds ids (colour files decode to ids < 19 <= label_nc).
+        return convert_order(values, order, "standard").astype(np.int64), False, False
+    indices = np.asarray(img).astype(np.int64) if img.mode == "P" else None
+    by_colour = indices is not None and is_colour_palette(img) and (
+        indices.max() >= NUM_CLASSES or not np.array_equal(convert_order(indices, order, "standard"), ids))
+    return ids, True, by_colour
 
 
 def label_histogram(folder: str | Path, label_nc: int = NUM_CLASSES, order: str = "standard") -> Histogram:
@@ -134,9 +162,10 @@ def label_histogram(folder: str | Path, label_nc: int = NUM_CLASSES, order: str 
     files_with = np.zeros(ANY_ID, dtype=np.int64)
     failed: dict[str, str] = {}
     flagged: list[str] = []
+    colour_palettes: list[str] = []
     for path in tqdm(files, desc=f"histogram {folder}", unit="file"):
         try:
-            ids, in_range = _read_for_histogram(path, label_nc, order)
+            ids, in_range, by_colour = _read_for_histogram(path, label_nc, order)
         except (OSError, ValueError) as err:
             failed[str(path)] = str(err)
             continue
@@ -145,9 +174,11 @@ def label_histogram(folder: str | Path, label_nc: int = NUM_CLASSES, order: str 
         files_with += counts > 0
         if not in_range:
             flagged.append(str(path))
+        if by_colour:
+            colour_palettes.append(str(path))
     out_of_range = {int(v): int(pixels[v]) for v in np.flatnonzero(pixels[label_nc:]) + label_nc}
     report = FolderReport(len(files), len(files) - len(failed), failed)
-    return Histogram(report, pixels[:label_nc], files_with[:label_nc], out_of_range, flagged)
+    return Histogram(report, pixels[:label_nc], files_with[:label_nc], out_of_range, flagged, colour_palettes)
 
 
 def closest_order(raw_shares: np.ndarray) -> str:
@@ -176,6 +207,10 @@ def format_histogram(hist: Histogram, order: str) -> str:
         values = ", ".join(f"{v}: {n} px" for v, n in hist.out_of_range.items())
         lines.append(f"WARNING values >= label_nc={len(hist.pixels)} ({values}) in {len(hist.out_of_range_files)} "
                      f"files, e.g. {hist.out_of_range_files[:_SHOWN]}")
+    if hist.colour_palettes:
+        lines.append(f"WARNING {len(hist.colour_palettes)} palette files hold CelebAMask-HQ colours whose indices are "
+                     "not the class ids (a quantised colour mask?): read by colour, "
+                     f"e.g. {hist.colour_palettes[:_SHOWN]}")
     for path, why in list(hist.report.failed.items())[:_SHOWN]:
         lines.append(f"WARNING unreadable: {path}: {why}")
     if len(hist.report.failed) > _SHOWN:
@@ -191,7 +226,7 @@ def format_histogram(hist: Histogram, order: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m data.label_tools", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m data.label_tools", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     convert = commands.add_parser("convert", help="convert label files between orders and formats")
     convert.add_argument("--input", required=True, help="folder of label files (id, colour or palette PNGs)")
@@ -212,13 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "convert":
-            report = convert_folder(args.input, args.output, args.source, args.target, args.format)
-        else:
-            hist = label_histogram(args.folder, args.label_nc, args.label_order)
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
+    if args.command == "convert":
+        report = convert_folder(args.input, args.output, args.source, args.target, args.format)
+    else:
+        hist = label_histogram(args.folder, args.label_nc, args.label_order)
     if args.command == "convert":
         for path, why in report.failed.items():
             logger.warning("skipped %s: %s", path, why)
@@ -229,4 +261,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

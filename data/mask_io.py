@@ -3,12 +3,14 @@
 `read_label` auto-detects the label format of each file:
 
 * grayscale id PNG (mode L / I / I;16 / 1): the value is the class id;
-* palette PNG (mode P): the palette *indices* are the ids (the colours are ignored);
+* palette PNG (mode P): decoded by colour when every colour it uses is a CelebAMask-HQ colour (a colour
+  mask saved quantised), else the palette *indices* are the ids;
 * colour-coded RGB(A) PNG: decoded with the CelebAMask-HQ palette (`shape_editor.labels.color_to_ids`, both
   colours of id 7); an RGB file whose three channels are equal everywhere is a grayscale id map.
 
 Ids read from id-valued formats are converted from `label_order` to the standard order; colour masks
-are already standard (the palette is defined on standard ids).
+are already standard (the palette is defined on standard ids). The format is read from the file's
+bytes, not its name: lossy JPEG data is refused whatever the file is called (it changes ids at edges).
 
 The raw CelebAMask-HQ release stores one binary PNG per part, `<k>/<id:05d>_<part>.png`; those are
 combined in painter's order (`shape_editor.labels.RAW_PART_ORDER`, id = position + 1, later parts win).
@@ -33,6 +35,8 @@ RAW_IMAGE_DIR = "CelebA-HQ-img"
 NUM_TRAIN_IDS = 28000  # ids 0-27999 train, 28000-29999 test (the common CelebAMask-HQ split)
 _RAW_NAME = re.compile(r"^(\d+)_(" + "|".join(RAW_PART_ORDER) + r")\.png$")
 _ID_MODES = ("L", "I", "I;16", "I;16L", "I;16B", "1", "P", "LA")
+_WIDE_MODES = ("I", "I;16", "I;16L", "I;16B")  # 16-bit (or wider) grayscale photos
+_LOSSY_FORMATS = ("JPEG", "MPO")
 _SHOWN = 10
 
 
@@ -49,14 +53,24 @@ def open_image(path: str | Path) -> Image.Image:
     try:
         with Image.open(path) as img:
             img.load()
-            return img.copy()
+            copy = img.copy()
+            copy.format = img.format  # what the bytes are, whatever the file name says
+            return copy
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"cannot read image {path}: it is too large to decode safely "
+                         f"(a decompression bomb?): {err}") from None
     except (OSError, SyntaxError) as err:  # UnidentifiedImageError is an OSError
         raise ValueError(f"cannot read image {path}: {err}") from err
 
 
 def read_image(path: str | Path) -> Image.Image:
-    """Read a photo as RGB (grayscale and RGBA photos are converted)."""
-    return open_image(path).convert("RGB")
+    """Read a photo as 8-bit RGB (grayscale, 16-bit and RGBA photos are converted, keeping their range)."""
+    img = open_image(path)
+    if img.mode in _WIDE_MODES:
+        values = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or values.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8), mode="L")
+    return img.convert("RGB")
 
 
 def check_label_values(label: np.ndarray, label_nc: int, source: str) -> None:
@@ -89,6 +103,32 @@ def _decode_colors(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
     return ids, False
 
 
+def is_colour_palette(img: Image.Image) -> bool:
+    """True for a palette image decoded by its CelebAMask-HQ colours rather than by its indices."""
+    return img.mode == "P" and _palette_colour_ids(img) is not None
+
+
+def _palette_colour_ids(img: Image.Image) -> np.ndarray | None:
+    """Ids of a palette image decoded by colour, when every colour it uses is a CelebAMask-HQ colour.
+
+    A colour mask saved as a quantised palette PNG stores arbitrary indices; its colours name the classes.
+    Returns None for other palettes (their indices are the ids).
+    """
+    palette = img.getpalette()
+    if not palette:
+        return None
+    indices = np.asarray(img)
+    colours = np.zeros((256, 3), dtype=np.uint8)
+    colours[: len(palette) // 3] = np.asarray(palette[: len(palette) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
+    used = np.unique(indices)
+    ids, unknown = color_to_ids(colours[used][None])
+    if unknown.any():
+        return None
+    lut = np.zeros(256, dtype=np.uint8)
+    lut[used] = ids[0]
+    return lut[indices]
+
+
 def read_label(path: str | Path, label_nc: int, label_order: str = "standard") -> np.ndarray:
     """Read one label map in any supported format (see module docstring).
 
@@ -103,13 +143,22 @@ def read_label(path: str | Path, label_nc: int, label_order: str = "standard") -
     Raises:
         FileNotFoundError / ValueError: naming the file and the problem.
     """
-    path = Path(path)
+    return decode_label(open_image(path), Path(path), label_nc, label_order)
+
+
+def decode_label(img: Image.Image, path: Path, label_nc: int, label_order: str = "standard") -> np.ndarray:
+    """`read_label` for an image already opened with `open_image` (`path` names it in errors)."""
     if label_order not in LABEL_ORDERS:
         raise ValueError(f"unknown label order {label_order!r}; choose one of {LABEL_ORDERS}")
     if label_order != "standard" and label_nc != NUM_CLASSES:
         raise ValueError(f"--label_order {label_order} needs --label_nc {NUM_CLASSES}, got {label_nc}")
-    img = open_image(path)
-    if img.mode in ("RGB", "RGBA"):
+    if img.format in _LOSSY_FORMATS:
+        raise ValueError(f"{path}: holds {img.format} data, a lossy format that changes ids at the edges of "
+                         "regions; save label maps as PNG")
+    palette_ids = _palette_colour_ids(img) if img.mode == "P" else None
+    if palette_ids is not None:
+        values, is_ids = palette_ids, False
+    elif img.mode in ("RGB", "RGBA"):
         values, is_ids = _decode_colors(img, path)
     elif img.mode in _ID_MODES:
         values = np.asarray(img.getchannel(0) if img.mode == "LA" else img)

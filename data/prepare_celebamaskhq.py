@@ -11,7 +11,6 @@ written to a temporary name and renamed, so an interrupted run leaves no half-wr
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 from functools import partial
@@ -23,6 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from data.image_folder import list_files
+from shape_editor.cli import ArgumentParser, run_cli
 from data.mask_io import (
     RAW_ANNO_DIRS, RAW_IMAGE_DIR, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split, read_image,
 )
@@ -41,6 +41,7 @@ class Job(NamedTuple):
     needs_image: bool  # the release has a photo folder, so an id without a photo is a problem
     out_root: Path
     size: int
+    problem: str | None = None  # found while collecting (e.g. two photos for one id): not converted
 
 
 class PrepareReport(NamedTuple):
@@ -61,6 +62,8 @@ def _write_image(source: Path, image: Image.Image, dest: Path, size: int) -> Non
 def convert_one(job: Job) -> tuple[str, str | None]:
     """Convert one id. Returns `(split, problem)`; `problem` is None when the id was written."""
     split = raw_split(job.index)
+    if job.problem is not None:
+        return split, f"id {job.index}: {job.problem}"
     if not job.parts:
         return split, f"id {job.index}: no mask part files (photo {job.image} has no mask)"
     if job.needs_image and job.image is None:
@@ -70,6 +73,9 @@ def convert_one(job: Job) -> tuple[str, str | None]:
         image = read_image(job.image) if job.image is not None else None
     except (ValueError, FileNotFoundError) as err:
         return split, f"id {job.index}: {err}"
+    if image is not None and image.width * label.shape[0] != image.height * label.shape[1]:
+        return split, (f"id {job.index}: photo {job.image.name} is {image.width}x{image.height} but its mask is "
+                       f"{label.shape[1]}x{label.shape[0]} (another aspect ratio; it would be squashed)")
     folder = job.out_root / split
     if image is not None:
         _write_image(job.image, image, folder / "images" / f"{job.index}.jpg", job.size)
@@ -92,11 +98,20 @@ def collect_jobs(raw_root: Path, out_root: Path, size: int) -> list[Job]:
         raise FileNotFoundError(f"no {' or '.join(RAW_ANNO_DIRS)} folder in {raw_root}")
     parts = index_raw_parts(anno_dir)
     image_dir = raw_root / RAW_IMAGE_DIR
-    photos: dict[int, Path] = {}
+    photos: dict[int, list[Path]] = {}
     if image_dir.is_dir():
-        photos = {int(p.stem): p for p in list_files(image_dir, _PHOTO_EXTENSIONS) if p.stem.isdigit()}
-    ids = sorted(set(parts) | set(photos))
-    return [Job(i, parts.get(i, {}), photos.get(i), image_dir.is_dir(), out_root, size) for i in ids]
+        for path in list_files(image_dir, _PHOTO_EXTENSIONS):
+            if path.stem.isdigit():
+                photos.setdefault(int(path.stem), []).append(path)
+    jobs = []
+    for i in sorted(set(parts) | set(photos)):
+        candidates = photos.get(i, [])
+        problem = None
+        if len(candidates) > 1:  # e.g. 06.jpg and 6.jpg: which one is face 6 cannot be told
+            problem = f"several photos for one id ({', '.join(sorted(p.name for p in candidates))}); keep one"
+        jobs.append(Job(i, parts.get(i, {}), candidates[0] if candidates else None, image_dir.is_dir(), out_root,
+                        size, problem))
+    return jobs
 
 
 def prepare(raw_root: str | Path, out_root: str | Path, size: int = 512, workers: int = 0) -> PrepareReport:
@@ -132,7 +147,7 @@ def format_report(report: PrepareReport) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (1 only when nothing could be written)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m data.prepare_celebamaskhq", description=__doc__.split("\n\n")[0])
     parser.add_argument("--raw_root", type=Path, required=True, help="folder holding CelebAMask-HQ-mask-anno")
     parser.add_argument("--out_root", type=Path, required=True, help="output folder (SEAN layout)")
     parser.add_argument("--size", type=int, default=512, help="side of the written labels and photos")
@@ -146,4 +161,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main)

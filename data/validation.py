@@ -97,6 +97,8 @@ def _read_header(path: Path, bad: list[BadFile]) -> tuple[int, int] | None:
         return _open_header(path)
     except FileNotFoundError:
         bad.append(BadFile(str(path), "file not found"))
+    except Image.DecompressionBombError as err:
+        bad.append(bad_file(path, f"too large to decode safely, a decompression bomb? ({err})"))
     except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
         bad.append(bad_file(path, f"unreadable or corrupt image ({err})"))
     return None

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from shape_editor.checkpoint_io import atomic_torch_save_all, load_checkpoint, load_state_dict_checked
 
 
 class BaseModel(nn.Module):
@@ -31,6 +31,10 @@ class BaseModel(nn.Module):
         """Defaults of flags that depend on the value of another flag (e.g. a recipe); {} for most models."""
         return {}
 
+    @staticmethod
+    def resolve_options(opt: argparse.Namespace) -> None:
+        """Fill in defaults that depend on other flags (after opt.json and the command line); none here."""
+
     def __init__(self, checkpoint_dir: str | Path) -> None:
         super().__init__()
         self.checkpoint_dir = Path(checkpoint_dir)  # the run's folder: checkpoints/<name>
@@ -47,9 +51,12 @@ class BaseModel(nn.Module):
         """What a network file holds; a plain state_dict unless a subclass adds more (config, step)."""
         return getattr(self, self.network_names[label]).state_dict()
 
+    def network_files(self, which: str, step: int) -> dict[Path, Any]:
+        """File -> payload of every network for checkpoint `which` (saved together by `atomic_torch_save_all`)."""
+        return {self.network_file(which, label): self.network_payload(label, step) for label in self.network_names}
+
     def save_networks(self, which: str, step: int) -> None:
-        for label in self.network_names:
-            atomic_torch_save(self.network_payload(label, step), self.network_file(which, label))
+        atomic_torch_save_all(self.network_files(which, step))
 
     def load_networks(self, which: str, labels: list[str] | None = None, checkpoint_dir: Path | None = None) -> None:
         """Load `<which>_net_<label>.pth` files; accepts plain state_dicts and `{"state_dict": ...}` payloads."""

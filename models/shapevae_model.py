@@ -18,11 +18,12 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from data.fingerprint import dataset_fingerprint
 from models.base_model import BaseModel
 from shape_editor import ShapeVAE, ShapeVAEConfig, ShapeVAEOutput
 from shape_editor.config import BG_MODES
 from shape_editor.eval_mode import eval_mode
-from shape_editor.fileio import atomic_write_text
+from shape_editor.fileio import atomic_write_json
 from shape_editor.labels import LABEL_NAMES
 from shape_editor.fast import TrainingForward, compile_for_inference
 from shape_editor.losses import CLASS_WEIGHTINGS, class_weights, count_class_pixels, shape_vae_loss
@@ -55,7 +56,8 @@ def recipe_from_opt(opt: argparse.Namespace) -> TrainingRecipe:
 
     Flags that only training has (lr, ...) keep the recipe's value at test time.
     """
-    return TrainingRecipe(**{k: getattr(opt, k, v) for k, v in RECIPES[opt.recipe].as_flags().items()})
+    defaults = RECIPES[getattr(opt, "recipe", "ours")].as_flags()  # runs saved before recipes existed: ours
+    return TrainingRecipe(**{k: getattr(opt, k, v) for k, v in defaults.items()})
 
 
 def opt_from_config(config: ShapeVAEConfig) -> dict[str, Any]:
@@ -79,7 +81,8 @@ class ShapeVAEModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
-        parser.add_argument("--enc_size", type=int, default=128, help="each part is resized to this before the encoder")
+        parser.add_argument("--enc_size", type=int, default=None,
+                            help="each part is resized to this before the encoder; None: min(128, --crop_size)")
         parser.add_argument("--enc_widths", type=str, default="1024,512,256", help="widths of the part encoder's MLP")
         parser.add_argument("--latent_dim", type=int, default=256, help="size of each part's latent code")
         parser.add_argument("--lstm_layers", type=int, default=3, help="layers of the sequence LSTM")
@@ -123,6 +126,10 @@ class ShapeVAEModel(BaseModel):
         """Flag defaults that depend on other flags: the chosen `--recipe`'s."""
         return RECIPES[opt.recipe].as_flags()
 
+    def resolve_options(opt: argparse.Namespace) -> None:
+        if opt.enc_size is None:
+            opt.enc_size = min(128, opt.crop_size)
+
     def __init__(self, config: ShapeVAEConfig, checkpoint_dir: str | Path, workers: int = 0,
                  training_forward: TrainingForward | None = None, recipe: TrainingRecipe | None = None) -> None:
         """Args: the network's config; the run folder (class weights are stored there); data-loading workers;
@@ -151,14 +158,16 @@ class ShapeVAEModel(BaseModel):
             return
         path = self.checkpoint_dir / "class_weights.json"
         label_nc = self.config.label_nc
-        if path.is_file() and json.loads(path.read_text()).get("label_nc") == label_nc:
-            shares = torch.tensor(json.loads(path.read_text())["shares"])
-        else:
-            shares = class_shares(train_set, label_nc, self.workers)
-            if is_main:
-                record = {"label_nc": label_nc, "shares": shares.tolist(), "samples": len(train_set)}
-                atomic_write_text(path, json.dumps(record, indent=2))
-        self.class_weights.copy_(class_weights(shares, self.recipe.class_weighting, self.recipe.weight_power))
+        dataset = dataset_fingerprint(train_set)  # weights of another dataset are recomputed, never reused
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+        reuse = saved.get("dataset") == dataset and saved.get("label_nc") == label_nc
+        shares = torch.tensor(saved["shares"]) if reuse else class_shares(train_set, label_nc, self.workers)
+        weights = class_weights(shares, self.recipe.class_weighting, self.recipe.weight_power)
+        if not reuse and is_main:
+            record = {"dataset": dataset, "label_nc": label_nc, "shares": shares.tolist(),
+                      "weights": weights.tolist(), "samples": len(train_set)}
+            atomic_write_json(path, record, indent=2)
+        self.class_weights.copy_(weights)
 
     def forward(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], ShapeVAEOutput]:
         """Losses {"CE", "KL"[, "Dice"]} (each already weighted) and the network output for a batch."""

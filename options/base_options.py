@@ -7,17 +7,25 @@ parses everything. Options are saved as `opt.txt` (non-defaults marked) and `opt
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, ClassVar, Sequence
 
 import data
 import models
 from data.validation import AUTO_LIMIT, CHECK_MODES
 from shape_editor.fileio import safe_child
+from options.saved_options import (
+    BASE_DATA_OPTIONS, apply_saved_options, check_given_architecture, check_known_keys, read_saved_options,
+    typed_value,
+)
+from options.validation import validate_options
+from shape_editor.cli import ArgumentParser
+from shape_editor.errors import UserError
+from shape_editor.run_dir import check_run_name
 from util.checkpoint import check_options_match
+from util.precision import AMP_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +33,7 @@ logger = logging.getLogger(__name__)
 RUN_SPECIFIC_KEYS = {
     "name", "checkpoints_dir", "gpu_ids", "phase", "isTrain", "continue_train", "which_epoch", "load_from_opt_file",
     "serial_batches", "no_flip", "nThreads", "results_dir", "how_many", "seed",
-    "check_dataset", "skip_bad_files",
+    "check_dataset", "skip_bad_files", "label_cache", "label_cache_dir", "debug",
 }
 # Options that fix the saved networks' shapes or training objective, for any model. A model adds its own
 # in the class attribute `architecture_options`.
@@ -35,9 +43,18 @@ NAME_OPTIONS: tuple[str, ...] = ("phase", "which_epoch")
 
 
 class BaseOptions:
-    """Flags every run has; subclasses add train- or test-only flags."""
+    """Flags every run has; subclasses add train- or test-only flags.
+
+    Every subclass is recorded in `run_kinds` (options/__init__.py imports the training and test options), so
+    the keys a saved opt.json may hold are known without this module importing its subclasses.
+    """
 
     is_train = False
+    run_kinds: ClassVar[list[type[BaseOptions]]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        BaseOptions.run_kinds.append(cls)
 
     def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         # experiment
@@ -76,53 +93,88 @@ class BaseOptions:
                             help="leave out the samples the dataset check finds bad (listed in the log) "
                                  "instead of refusing to start")
         # speed
-        parser.add_argument("--amp", type=str, default="none", choices=("none", "bf16"),
-                            help="autocast precision (bf16 works on CPU and CUDA)")
+        parser.add_argument("--amp", type=str, default="none", choices=AMP_MODES,
+                            help="autocast precision: bf16 (CPU and CUDA; emulated, so slow, on CPUs without "
+                                 "AVX512-BF16 / AMX); auto = bf16 on CUDA and on CPUs with native bf16, else none")
         parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
         return parser
 
-    def gather_options(self, argv: Sequence[str] | None) -> argparse.Namespace:
-        """Two-pass parsing: base flags, then the model's and dataset's own flags."""
-        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        parser = self.initialize(parser)
-        opt, _ = parser.parse_known_args(argv)
-        saved = self.saved_run_options(opt)
-        if saved and "model" not in explicit_flags(parser, argv):
-            opt.model = saved.get("model", opt.model)
-        parser = models.get_option_setter(opt.model)(parser, self.is_train)
-        opt, _ = parser.parse_known_args(argv)
+    def full_parser(self, model: str, dataset_mode: str, argv: Sequence[str] | None = (),
+                    values: argparse.Namespace | None = None) -> argparse.ArgumentParser:
+        """Every flag a run of `model` on `dataset_mode` accepts, with the defaults it really uses.
+
+        Those include the model's `option_defaults` for the flags in `argv` (e.g. the chosen `--recipe`'s), so
+        `--help` shows them too; `argv` None is the command line, the default () means no flags. `values`
+        (parsed options) replaces `argv` when given.
+        """
+        parser = self.flag_parser(model, dataset_mode, add_help=True)
+        probe = values if values is not None else \
+            self.flag_parser(model, dataset_mode, add_help=False).parse_known_args(argv)[0]
         dests = {action.dest for action in parser._actions}
-        parser.set_defaults(**{k: v for k, v in models.get_option_defaults(opt.model)(opt).items() if k in dests})
-        opt, _ = parser.parse_known_args(argv)
-        if saved and "dataset_mode" not in explicit_flags(parser, argv):  # its flags (e.g. --label_dir) must exist
-            opt.dataset_mode = saved.get("dataset_mode", opt.dataset_mode)
-        opt.dataset_mode = resolve_dataset_mode(opt)
-        parser = data.get_option_setter(opt.dataset_mode)(parser, self.is_train)
+        defaults = models.get_option_defaults(model)(probe)
+        parser.set_defaults(**{k: v for k, v in defaults.items() if k in dests})
+        return parser
+
+    def flag_parser(self, model: str, dataset_mode: str, add_help: bool) -> argparse.ArgumentParser:
+        """The base, model and dataset flags with their static defaults."""
+        parser = self.initialize(ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                                allow_abbrev=False, add_help=add_help))
+        parser = models.get_option_setter(model)(parser, self.is_train)
+        parser = data.get_option_setter(dataset_mode)(parser, self.is_train)
+        parser.set_defaults(model=model, dataset_mode=dataset_mode)
+        return parser
+
+    def gather_options(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        """Two-pass parsing: base flags pick the model and dataset, whose flags the full parser adds.
+
+        `--help` is answered by the full parser, so it lists the model's and dataset's flags too. With
+        `--load_from_opt_file` only architecture and data options come from the run's opt.json
+        (options/saved_options.py), and never those given on the command line.
+        """
+        first = self.initialize(ArgumentParser(add_help=False, allow_abbrev=False))
+        opt, _ = first.parse_known_args(argv)
+        given = explicit_flags(first, argv)
+        if opt.name is not None:
+            check_run_name(opt.name)  # before it names a folder to read from
+        path = opt_file_path(opt)
+        saved = read_saved_options(path) if opt.load_from_opt_file else {}
+        actions = {a.dest: a for a in first._actions}
+        if "model" not in given and "model" in saved:
+            opt.model = typed_value(actions["model"], saved["model"], path)
+        if "dataset_mode" not in given and "dataroot" not in given and saved.get("dataset_mode"):
+            opt.dataset_mode = typed_value(actions["dataset_mode"], saved["dataset_mode"], path)
+        model, dataset_mode = opt.model, resolve_dataset_mode(opt)  # an explicit --dataroot selects its data
+        parser = self.full_parser(model, dataset_mode, argv)
         opt = parser.parse_args(argv)
         if saved:
-            given = explicit_flags(parser, argv) | RUN_SPECIFIC_KEYS
-            for key, value in saved.items():
-                if hasattr(opt, key) and key not in given:
-                    setattr(opt, key, value)
-        opt.dataset_mode = resolve_dataset_mode(opt)
+            self.apply_saved(opt, saved, parser, explicit_flags(parser, argv), path)
         self.parser = parser
         return opt
 
-    def saved_run_options(self, opt: argparse.Namespace) -> dict:
-        """The run's saved opt.json when options should come from it (--load_from_opt_file), else {}."""
-        if not opt.load_from_opt_file:
-            return {}
-        return load_saved_options(opt_file_path(opt))
+    def apply_saved(self, opt: argparse.Namespace, saved: dict, parser: argparse.ArgumentParser, given: set[str],
+                    path: Path) -> None:
+        """Check a run's opt.json against this code and the command line, then take its architecture/data keys."""
+        if "dataroot" in given:  # other data: the file's dataset mode does not apply to it
+            given.add("dataset_mode")
+        own_model = saved["model"] if isinstance(saved.get("model"), str) else opt.model
+        own_mode = saved["dataset_mode"] if isinstance(saved.get("dataset_mode"), str) else opt.dataset_mode
+        check_known_keys(saved, known_option_names(own_model, own_mode), path)
+        check_given_architecture(opt, saved, parser, architecture_keys(opt.model), given, path)
+        loadable = loadable_options(opt.model, opt.dataset_mode, self.is_train)
+        apply_saved_options(opt, saved, parser, loadable, given, path)
 
-    def parse(self, argv: Sequence[str] | None = None, save: bool = True) -> argparse.Namespace:
+    def parse(self, argv: Sequence[str] | None = None, save: bool = False) -> argparse.Namespace:
+        """Parse and check the options; nothing is written unless `save` (train.py saves once the run is built)."""
         opt = self.gather_options(argv)
         opt.isTrain = self.is_train
         opt.name = opt.name or opt.model
-        safe_child(opt.checkpoints_dir, opt.name)  # refuses names such as ../x
+        models.find_model_using_name(opt.model).resolve_options(opt)
+        validate_options(opt, self.parser)
+        safe_child(opt.checkpoints_dir, opt.name)  # a run folder that is a link to elsewhere is refused
         check_name_options(opt)
         opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
         if self.is_train and opt.continue_train:
-            check_resume_options(opt)  # before save_options overwrites the run's opt.json
+            check_resume_options(opt)
         if save:
             self.save_options(opt)
         self.opt = opt
@@ -139,17 +191,20 @@ class BaseOptions:
         lines.append("----------------- End -------------------")
         return "\n".join(lines)
 
-    def save_options(self, opt: argparse.Namespace) -> None:
-        """Write opt.txt (human-readable) and opt.json (machine-readable) into the checkpoint folder."""
-        from shape_editor.fileio import atomic_write_text
+    def save_options(self, opt: argparse.Namespace, folder: str | Path | None = None) -> None:
+        """Write opt.txt (human-readable) and opt.json (machine-readable): into the run's checkpoint
+        folder for training, into `folder` (the results folder) for a test run."""
+        from shape_editor.fileio import atomic_write_json, atomic_write_text
 
         if not is_main_process():
             return
-        expr_dir = Path(opt.checkpoints_dir) / opt.name
+        if not hasattr(self, "parser"):
+            self.parser = self.full_parser(opt.model, opt.dataset_mode, values=opt)
+        expr_dir = Path(folder) if folder is not None else Path(opt.checkpoints_dir) / opt.name
         expr_dir.mkdir(parents=True, exist_ok=True)
         suffix = "" if self.is_train else "_test"
         atomic_write_text(expr_dir / f"opt{suffix}.txt", self.format_options(opt) + "\n")
-        atomic_write_text(expr_dir / f"opt{suffix}.json", json.dumps(vars(opt), indent=2, sort_keys=True, default=str))
+        atomic_write_json(expr_dir / f"opt{suffix}.json", vars(opt), indent=2, sort_keys=True, default=str)
 
 
 def resolve_dataset_mode(opt: argparse.Namespace) -> str:
@@ -177,10 +232,32 @@ def check_name_options(opt: argparse.Namespace) -> None:
             raise ValueError(f"--{key} {value!r} must be a plain name, without '/', '\\' or '..'")
 
 
+def architecture_keys(model: str) -> list[str]:
+    """The options that fix the saved networks of `model` (a checkpoint must agree on them)."""
+    model_keys = models.find_model_using_name(model).architecture_options
+    return list(dict.fromkeys((*BASE_ARCHITECTURE_OPTIONS, *model_keys)))
+
+
 def architecture_options(opt: argparse.Namespace) -> list[str]:
     """The options a checkpoint of `opt.model` must agree on to be resumed (those `opt` has)."""
-    model_keys = models.find_model_using_name(opt.model).architecture_options
-    return [key for key in dict.fromkeys((*BASE_ARCHITECTURE_OPTIONS, *model_keys)) if hasattr(opt, key)]
+    return [key for key in architecture_keys(opt.model) if hasattr(opt, key)]
+
+
+def dataset_option_names(dataset_mode: str, is_train: bool) -> set[str]:
+    """The flags the dataset adds itself (e.g. --label_dir, --synthetic_size)."""
+    parser = data.get_option_setter(dataset_mode)(argparse.ArgumentParser(add_help=False), is_train)
+    return {action.dest for action in parser._actions}
+
+
+def loadable_options(model: str, dataset_mode: str, is_train: bool) -> set[str]:
+    """The options a saved opt.json may set: architecture and data, never where to write or what to load."""
+    keys = {*architecture_keys(model), *BASE_DATA_OPTIONS, *dataset_option_names(dataset_mode, is_train)}
+    return keys - RUN_SPECIFIC_KEYS
+
+
+def known_option_names(model: str, dataset_mode: str) -> set[str]:
+    """Every option a training or test run of `model` on `dataset_mode` has (what an opt.json may hold)."""
+    return {a.dest for cls in BaseOptions.run_kinds for a in cls().full_parser(model, dataset_mode)._actions}
 
 
 def check_resume_options(opt: argparse.Namespace) -> None:
@@ -192,22 +269,13 @@ def check_resume_options(opt: argparse.Namespace) -> None:
     try:
         check_options_match(opt_file_path(opt), vars(opt), architecture_options(opt))
     except ValueError as err:
-        raise ValueError(f"--continue_train: {err}. Resume with the checkpoint's values: give the same flags, or "
-                         f"drop them and add --load_from_opt_file to take every option from its opt.json") from None
+        raise UserError(f"--continue_train: {err}", opt_file_path(opt),
+                        "resume with the checkpoint's values: give the same flags, or drop them and add "
+                        "--load_from_opt_file to take the architecture options from its opt.json") from None
 
 
 def opt_file_path(opt: argparse.Namespace) -> Path:
     return Path(opt.checkpoints_dir) / (opt.name or opt.model) / "opt.json"
-
-
-def load_saved_options(path: Path) -> dict:
-    """Read a run's opt.json with a clear error when it is missing or broken."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved options at {path}: was this run trained here?")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err})") from err
 
 
 def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:

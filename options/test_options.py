@@ -15,6 +15,9 @@ class TestOptions(BaseOptions):
     def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser = super().initialize(parser)
         parser.add_argument("--results_dir", type=str, default="./results", help="results are saved here")
+        parser.add_argument("--results_name", type=str, default=None,
+                            help="folder under results/<name>/ "
+                                 "[default: <phase>_<epoch>, plus _<mode>_<part> for edits]")
         parser.add_argument("--which_epoch", type=str, default="latest", help="which checkpoint to load")
         parser.add_argument("--how_many", type=int, default=sys.maxsize, help="how many test inputs to run")
         # shape edits (docs/ARCHITECTURE.md, "Edits")

@@ -20,6 +20,8 @@ class TrainOptions(BaseOptions):
         parser.add_argument("--no_html", action="store_true", help="do not write the training web page")
         # schedule and resume
         parser.add_argument("--continue_train", action="store_true", help="resume from the latest checkpoint")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="replace the run of the same --name: its folder is cleared once the new run is built")
         parser.add_argument("--which_epoch", type=str, default="latest", help="checkpoint to resume from")
         parser.add_argument("--niter", type=int, default=50, help="epochs at the initial learning rate")
         parser.add_argument("--niter_decay", type=int, default=0, help="epochs to decay the learning rate linearly to zero")

@@ -30,9 +30,10 @@ import test as test_script
 import train
 from options.train_options import TrainOptions
 from scripts.table1_orderings import format_verdicts, paper_orderings
-from shape_editor.fileio import atomic_write_text
+from shape_editor.cli import ArgumentParser, run_cli
+from shape_editor.errors import UserError
+from shape_editor.fileio import atomic_write_json, atomic_write_text
 from shape_editor.recipe import RECIPES
-from util.cli import fail
 
 logger = logging.getLogger("table1")
 
@@ -64,8 +65,8 @@ EDIT_COLUMNS = ("validity", "locality", "diversity", "new_classes")
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)  # a training flag must not pass for a prefix of ours
+    parser = ArgumentParser(prog="python -m scripts.table1", description=__doc__, allow_abbrev=False,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # abbreviations: ours, not training's
     parser.add_argument("--recipes", nargs="+", choices=tuple(RECIPES), default=list(RECIPES),
                         help="every configuration is trained under each of these --recipe")
     budget = parser.add_mutually_exclusive_group()
@@ -82,7 +83,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--how_many", type=int, default=200, help="test inputs evaluated per configuration")
     args, passthrough = parser.parse_known_args(argv)
     if "--recipe" in {arg.split("=", 1)[0] for arg in passthrough}:
-        fail("--recipe is set per run", "--recipe", "use --recipes paper ours (or one of them)")
+        raise UserError("--recipe is set per run", "--recipe", "use --recipes paper ours (or one of them)")
     return args, passthrough
 
 
@@ -120,7 +121,7 @@ def run_config(config: Ablation, recipe: str, args: argparse.Namespace, passthro
     name = f"{args.prefix}_{recipe}_{config.key}"
     tic = time.perf_counter()
     train.main(["--eval_freq", "0", "--display_freq", "1000000000", "--print_freq", "50", *passthrough,
-                *config.flags, *budget, "--recipe", recipe, "--name", name])
+                *config.flags, *budget, "--recipe", recipe, "--name", name, "--overwrite"])
     page = test_script.main(["--name", name, *shared_flags(passthrough), "--how_many", str(args.how_many),
                              "--results_dir", args.results_dir,
                              # a budget below one epoch must not shrink the test set
@@ -169,10 +170,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     report = {"steps": steps, "edit": edit, "wall_seconds": wall, "rows": rows,
               "orderings": {r: [v._asdict() for v in verdicts] for r, verdicts in orderings.items()}}
     atomic_write_text(out_dir / "table1.md", table)
-    atomic_write_text(out_dir / "table1.json", json.dumps(report, indent=2))
+    atomic_write_json(out_dir / "table1.json", report, indent=2)
     print(table)
     return rows
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

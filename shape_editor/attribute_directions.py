@@ -8,9 +8,9 @@ w / |w|^2 is the code displacement for one standard deviation: `--edit_strength 
 the part's code and nothing else. lambda = ridge * trace(X^T X) / D keeps the fit well posed when
 there are fewer samples than latent dimensions.
 
-Everything is saved as a plain dict of tensors and strings, loadable with `weights_only=True`, in
-`checkpoints/<name>/attribute_directions.pth`. Shapes: N samples, B inputs, K strengths, P parts,
-D latent size, H x W pixels.
+Everything is saved as a plain dict of tensors and strings, loadable with `weights_only=True`, in a
+file the caller keys by the checkpoint's content (test runs: `results/<name>/cache/`).
+Shapes: N samples, B inputs, K strengths, P parts, D latent size, H x W pixels.
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ from shape_editor.shape_vae import ShapeVAE
 
 logger = logging.getLogger(__name__)
 
-DIRECTIONS_FILE = "attribute_directions.pth"
 FORMAT_VERSION = 1
 TENSOR_FIELDS = ("steps", "means", "stds", "r2", "samples")
 
@@ -189,10 +188,11 @@ def fit_from_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, parts: Sequ
 
 def load_or_fit_directions(path: str | Path, vae: ShapeVAE | FastShapeVAE, train_set: Callable[[], Dataset],
                            part: int, max_samples: int | None = None) -> AttributeDirections:
-    """The directions of every attribute of `part` stored with a checkpoint, fitted (and saved) when missing.
+    """The directions of every attribute of `part` stored for a checkpoint, fitted (and saved) when missing.
 
     Args:
-        path: `checkpoints/<name>/attribute_directions.pth`; other parts' directions in it are kept.
+        path: the directions file of this checkpoint (one per checkpoint content); other parts' directions
+            in it are kept.
         train_set: builds the training split (only called when a fit is needed).
     """
     path = Path(path)

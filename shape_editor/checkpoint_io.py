@@ -7,7 +7,8 @@ from typing import Any, Mapping
 
 import torch
 
-from shape_editor.fileio import atomic_output
+from shape_editor.errors import MissingFileError, UserError
+from shape_editor.fileio import atomic_output, atomic_outputs
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
@@ -15,27 +16,48 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
         torch.save(obj, tmp)
 
 
+def atomic_torch_save_all(files: Mapping[Path, Any]) -> None:
+    """Save several checkpoints so that either all of them move or none does (`atomic_outputs`)."""
+    with atomic_outputs(list(files)) as temps:
+        for tmp, obj in zip(temps, files.values()):
+            torch.save(obj, tmp)
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """Load a checkpoint with `weights_only=True`: a file that carries code is refused, never run.
 
     Raises:
-        FileNotFoundError: the file is missing.
-        ValueError: the file is corrupt or holds anything but tensors and plain containers.
+        MissingFileError: the file is missing (a `FileNotFoundError`).
+        UserError: the file is corrupt or not a checkpoint, or it carries code (told apart in the message).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+        raise MissingFileError("the checkpoint does not exist", path,
+                               "check --name, --which_epoch and --checkpoints_dir, or train the run first")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"refusing to load {path}: it holds more than tensors ({blocked_global(err)})") from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ValueError(f"cannot read checkpoint {path}: {err}") from err
+        if carries_code(err):
+            raise UserError(f"refusing to load it: it carries code, not only tensors ({blocked_global(err)})", path,
+                            "load only checkpoints you trust, re-saved as plain state_dicts") from None
+        raise corrupt(path) from None
+    except (RuntimeError, EOFError, OSError, ValueError):
+        raise corrupt(path) from None
+
+
+def corrupt(path: Path) -> UserError:
+    return UserError("the checkpoint is corrupt or not a PyTorch checkpoint", path,
+                     "restore it from a backup or retrain; an interrupted copy is the usual cause")
+
+
+def carries_code(err: Exception) -> bool:
+    """True when torch refused the file for naming a global (a class or function to call), not for bad bytes."""
+    return "GLOBAL" in str(err)
 
 
 def blocked_global(err: Exception) -> str:
     """The line of torch's refusal that names what the file tried to load, without its advice to unblock it."""
-    lines = [line.strip() for line in str(err).splitlines() if "GLOBAL" in line or "Unsupported" in line]
+    lines = [line.strip() for line in str(err).splitlines() if "GLOBAL" in line]
     return lines[0] if lines else str(err).splitlines()[0]
 
 
@@ -54,5 +76,15 @@ def load_state_dict_checked(module: torch.nn.Module, state: Mapping[str, torch.T
             parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
-        raise ValueError(f"{source} does not fit this network: " + "; ".join(parts))
+        raise UserError("the weights do not fit this network: " + "; ".join(parts), source,
+                        "give the flags the checkpoint was trained with (see its opt.txt)")
+    check_finite(state, source)
     module.load_state_dict(state)
+
+
+def check_finite(state: Mapping[str, torch.Tensor], source: str | Path) -> None:
+    """Refuse weights holding NaN or infinity: they would produce pages and metrics of garbage."""
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise UserError(f"tensor {key} holds NaN or infinite values", source,
+                            "resume from an earlier checkpoint (training diverged), e.g. a lower --lr")

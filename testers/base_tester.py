@@ -7,17 +7,14 @@ from pathlib import Path
 
 import torch
 
-from shape_editor.fileio import safe_child
+from testers.output import results_folder
 
 
 class BaseTester(ABC):
     def __init__(self, opt: argparse.Namespace, device: torch.device) -> None:
         self.opt, self.device = opt, device
-
-    @property
-    def web_dir(self) -> Path:
-        """results/<name>/<phase>_<epoch>/ (the SPADE layout), guarded against `..` in the name."""
-        return safe_child(safe_child(self.opt.results_dir, self.opt.name), f"{self.opt.phase}_{self.opt.which_epoch}")
+        # results/<name>/<phase>_<epoch>[_<mode>_<part>]/; test.py points it at a staging folder while running
+        self.web_dir: Path = results_folder(opt)
 
     @abstractmethod
     def run(self) -> Path:

@@ -4,13 +4,19 @@
 `<export_dir>/images/<same stem>.jpg` the source photo (as the dataset delivered it, aligned with the
 mask) when the dataset has photos. `manifest.csv` lists every mask with its source, edit and metrics.
 Use the folder with `--dataset_mode custom --label_dir <export_dir>/labels [--image_dir <export_dir>/images]`.
-Every file is written atomically; PNG encoding and writing run on a small thread pool (PIL releases the
-GIL while compressing), so writing overlaps with decoding the next batch.
+An export is one transaction: every file goes into a temporary folder beside `<export_dir>`, the manifest
+last, and the folder is then swapped in with a rename, so a reader (or a kill at any moment) sees the
+previous export or the new one, never a mix and never stale files of a larger earlier export. A folder
+that holds anything but an export, or the data being tested, is refused, since the swap replaces it.
+PNG encoding and writing run on a small thread pool (PIL releases the GIL while compressing), so writing
+overlaps with decoding the next batch.
 """
 from __future__ import annotations
 
 import csv
 import io
+import shutil
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -18,8 +24,10 @@ from typing import Mapping, Sequence
 from PIL import Image
 from torch import Tensor
 
+from shape_editor.errors import UserError
 from shape_editor.fileio import atomic_output, atomic_write_text
 from util.image import safe_filename, save_label_png, tensor_to_image
+from util.staging import staging_folder, swap_in
 
 MANIFEST_COLUMNS = ("file", "source", "part", "mode", "sample", "alpha", "seed")
 
@@ -30,6 +38,22 @@ def check_export_dir(export_dir: str | Path) -> Path:
     if not str(export_dir) or any(part == ".." for part in path.parts):
         raise ValueError(f"--export_dir {str(export_dir)!r} must not contain '..' components")
     return path
+
+
+def check_export_target(export_dir: str | Path, data_folders: Sequence[str | Path | None]) -> None:
+    """Refuse an export into (or around) the data being read, or over a folder that is not an export.
+
+    Raises:
+        UserError: naming --export_dir and why.
+    """
+    target = check_export_dir(export_dir).resolve()
+    for folder in (Path(f).resolve() for f in data_folders if f):
+        if target == folder or folder in target.parents or target in folder.parents:
+            raise UserError(f"the export would mix with the data being read ({folder})", f"--export_dir {export_dir}",
+                            "export into a folder outside the dataset")
+    if target.is_dir() and any(target.iterdir()) and not (target / "manifest.csv").is_file():
+        raise UserError("the folder holds files but no manifest.csv, so it is not an earlier export",
+                        f"--export_dir {export_dir}", "give a new or empty folder, or an earlier export folder")
 
 
 def _write_bytes(path: Path, payload: bytes) -> None:
@@ -64,7 +88,10 @@ class MaskExporter:
     """
 
     def __init__(self, export_dir: str | Path, *, part: str, mode: str, seed: int, workers: int = 4) -> None:
-        self.root = check_export_dir(export_dir)
+        self.target = check_export_dir(export_dir)
+        self.root = staging_folder(self.target)  # where files go until `close` swaps it in
+        # A run that fails before `close` leaves no staging folder behind (only a kill can).
+        self._discard = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
         self.part, self.mode, self.seed = safe_filename(part), safe_filename(mode), seed
         (self.root / "labels").mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, object]] = []
@@ -120,7 +147,7 @@ class MaskExporter:
         return written
 
     def close(self) -> Path:
-        """Wait for every file, then write `manifest.csv` atomically; returns its path."""
+        """Wait for every file, write `manifest.csv` last, then swap the export in; returns the manifest's path."""
         for future in self.pending:
             future.result()
         self.pool.shutdown()
@@ -129,6 +156,8 @@ class MaskExporter:
         writer = csv.DictWriter(buffer, fieldnames=[*MANIFEST_COLUMNS, *self.metric_columns], lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
-        path = self.root / "manifest.csv"
-        atomic_write_text(path, buffer.getvalue())
-        return path
+        atomic_write_text(self.root / "manifest.csv", buffer.getvalue())
+        swap_in(self.root, self.target)
+        self._discard.detach()
+        self.root = self.target
+        return self.target / "manifest.csv"

@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import data
-from shape_editor.attribute_directions import DIRECTIONS_FILE, attribute_edit, load_or_fit_directions
+from shape_editor.attribute_directions import attribute_edit, load_or_fit_directions
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.editor import EditOutput, MaskEditor
 from shape_editor.fileio import safe_child
+from testers.output import directions_path
 from testers.shapevae_tester import EditPlan, edit_plan
 
 
@@ -71,7 +72,8 @@ class ShapePlugin:
         self.directions = None
         if self.plan.mode == "attribute":
             vae_opt = argparse.Namespace(**{**vars(opt), "load_size": self.size[0], "crop_size": self.size[0]})
-            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, self.editor.model,
+            self.directions = load_or_fit_directions(directions_path(opt, opt.shape_name, self.checkpoint),
+                                                     self.editor.model,
                                                      lambda: data.create_dataset(vae_opt, phase="train"),
                                                      self.plan.parts[0], opt.attribute_samples)
 

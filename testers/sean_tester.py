@@ -12,7 +12,6 @@ generic look for that class rather than this person's (`unstyled_pixel_share` in
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
@@ -27,11 +26,11 @@ import data
 import models
 from models.sean_model import masks_only_message, reconstruction_metrics
 from shape_editor.editor import EditOutput
-from shape_editor.fileio import atomic_write_text
+from shape_editor.fileio import atomic_write_json
 from shape_editor.labels import LABEL_NAMES
 from shape_editor.masks import labels_to_onehot
 from testers.base_tester import BaseTester
-from testers.export import MaskExporter
+from testers.export import MaskExporter, check_export_target
 from testers.pipeline import ShapePlugin
 from testers.shapevae_tester import TARGET_MODES, caption, fixed_target, paired_targets
 from util.checkpoint import check_options_match
@@ -84,6 +83,9 @@ class SEANTester(BaseTester):
         self.target = fixed_target(opt, self.dataset) if self.plan and self.plan.mode in TARGET_MODES else None
         if opt.export_dir and self.plugin is None:
             raise ValueError("--export_dir needs --shape_name (and an edit): SEAN alone makes no new masks")
+        if opt.export_dir:
+            check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None),
+                                                 getattr(opt, "image_dir", None)])
 
     @torch.no_grad()
     def run(self) -> Path:
@@ -176,7 +178,7 @@ class SEANTester(BaseTester):
     def write_page(self, metrics: dict[str, Any], rows: list[tuple[str, dict[str, Visual]]]) -> Path:
         web_dir = self.web_dir
         web_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(web_dir / "metrics.json", json.dumps(metrics, indent=2))
+        atomic_write_json(web_dir / "metrics.json", metrics, indent=2)
         what = f"{self.opt.shape_name} {self.plan.mode} {self.plan.name}" if self.plan else "reconstruction"
         shown = {"inputs": metrics["inputs"], **metrics["reconstruction"],
                  **{k: v for k, v in metrics.get("edit", {}).items() if not isinstance(v, list)},

@@ -10,7 +10,6 @@ Without `--edit_part` the run only reconstructs, except `--edit_mode all` (whole
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import time
@@ -27,7 +26,7 @@ import data
 from data.mask_io import read_label
 from data.transforms import PreprocessConfig, get_params, transform_label
 from shape_editor.attribute_directions import (
-    DIRECTIONS_FILE, AttributeDirections, attribute_edit, attribute_strengths, load_or_fit_directions,
+    AttributeDirections, attribute_edit, attribute_strengths, load_or_fit_directions,
 )
 from shape_editor.attributes import (
     AttributeSweep, check_attribute, concat_sweeps, measure_sweep, response_curves, summarise_sweep, sweep_definitions,
@@ -37,12 +36,13 @@ from shape_editor.edit_metrics import (
     edit_locality, edit_validity, interpolation_smoothness, metric_definitions, sample_diversity,
 )
 from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
-from shape_editor.fileio import atomic_write_text, safe_child
+from shape_editor.fileio import atomic_write_json, safe_child
 from shape_editor.labels import LABEL_NAMES, parse_parts
 from shape_editor.metrics import confusion_matrix, per_class_iou, pixel_accuracy
 from shape_editor.official_weights import load_official_checkpoint
 from testers.base_tester import BaseTester
-from testers.export import MaskExporter
+from testers.export import MaskExporter, check_export_target
+from testers.output import directions_path
 from util.loss_plot import plot_bar_chart, plot_curves
 from util.visualizer import Visual, save_results_page
 
@@ -178,11 +178,13 @@ class ShapeVAETester(BaseTester):
         self.plan = edit_plan(opt, self.editor.num_parts)
         self.directions: AttributeDirections | None = None
         if self.plan is not None and self.plan.mode == "attribute":
-            self.directions = load_or_fit_directions(run_dir / DIRECTIONS_FILE, self.editor.model,
+            self.directions = load_or_fit_directions(directions_path(opt, opt.name, self.checkpoint), self.editor.model,
                                                      lambda: data.create_dataset(opt, phase="train"),
                                                      self.plan.parts[0], opt.attribute_samples)
         if opt.export_dir and self.plan is None:
             raise ValueError("--export_dir needs an edit: give --edit_part (or --edit_mode all)")
+        if opt.export_dir:
+            check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None)])
         self.dataset = data.create_dataset(opt, phase=opt.phase)
         self.count = min(len(self.dataset), opt.how_many)
         if self.count < 1:
@@ -283,7 +285,7 @@ class ShapeVAETester(BaseTester):
                    sweep: AttributeSweep | None = None) -> Path:
         web_dir = self.web_dir
         web_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(web_dir / "metrics.json", json.dumps(metrics, indent=2))
+        atomic_write_json(web_dir / "metrics.json", metrics, indent=2)
         recon = metrics["reconstruction"]
         names = list(recon["per_class_iou"])
         values = [math.nan if v is None else v for v in recon["per_class_iou"].values()]

@@ -18,9 +18,11 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.base_model import BaseModel
-from shape_editor.checkpoint_io import atomic_torch_save, load_checkpoint, load_state_dict_checked
+from shape_editor.checkpoint_io import atomic_torch_save_all, load_checkpoint, load_state_dict_checked
+from shape_editor.errors import UserError
 from trainers.trainer_config import TrainerConfig
 from util.distributed import DistInfo
+from util.precision import cpu_has_native_bf16, resolve_amp
 from util.seed import rng_state, set_rng_state
 
 logger = logging.getLogger(__name__)
@@ -35,22 +37,8 @@ class Progress:
     total_steps: int = 0
 
 
-class NonFiniteLossError(RuntimeError):
-    """Raised after too many non-finite losses in a row."""
-
-
-def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete the `.<name>.<random>.tmp` files of atomic writes (`shape_editor.fileio`) in `folder` and below.
-
-    Only safe when nothing else is writing there, e.g. when a run resumes.
-    """
-    stale = sorted(p for p in folder.rglob(".*.tmp") if p.is_file())
-    for path in stale:
-        path.unlink(missing_ok=True)
-    if stale:
-        logger.warning("removed %d temporary files of an interrupted save: %s", len(stale),
-                       ", ".join(str(p.relative_to(folder)) for p in stale))
-    return stale
+class NonFiniteLossError(UserError, RuntimeError):
+    """Raised after too many non-finite losses in a row: the run diverged, which the user's flags can fix."""
 
 
 def linear_decay(niter: int, niter_decay: int):
@@ -58,9 +46,17 @@ def linear_decay(niter: int, niter_decay: int):
     return lambda finished_epochs: 1.0 - max(0, finished_epochs - niter + 1) / (niter_decay + 1)
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when oneDNN has bf16 kernels on this CPU (AVX512-BF16 or AMX); otherwise bf16 is emulated."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+def follow_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, base_lrs: list[float]) -> None:
+    """Set the optimiser's rates to `base_lrs` scaled by the scheduler's factor at its restored epoch.
+
+    A loaded optimiser keeps the rates it had when saved (0 at the end of a decay); the schedule's
+    lambdas, rebuilt from the present flags, say what the rates must be now.
+    """
+    scheduler.base_lrs = base_lrs
+    lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(base_lrs, scheduler.lr_lambdas)]
+    for group, base, lr in zip(scheduler.optimizer.param_groups, base_lrs, lrs):
+        group["initial_lr"], group["lr"] = base, lr
+    scheduler._last_lr = lrs
 
 
 def configure_device(device: torch.device, amp: str) -> None:
@@ -92,7 +88,8 @@ class BaseTrainer(ABC):
         self.config, self.device, self.dist_info = config, device, dist_info
         self.steps_per_epoch = steps_per_epoch
         self.model = model.to(device)
-        configure_device(device, config.amp)
+        self.amp = resolve_amp(config.amp, device)  # "auto" becomes bf16 or none here
+        configure_device(device, self.amp)
         if config.compile:
             self.compile_networks()
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
@@ -124,7 +121,7 @@ class BaseTrainer(ABC):
         return DistributedDataParallel(module, device_ids=device_ids)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp == "bf16")
 
     def optimize(self, name: str, losses: dict[str, Tensor], parameters: Iterable[nn.Parameter]) -> dict[str, float]:
         """Sum the named losses and take a step; skip it (logged) when the sum is not finite.
@@ -164,9 +161,8 @@ class BaseTrainer(ABC):
         shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         logger.warning("non-finite loss at step %d (%s); step %s skipped (%d in a row)", step, shown, name, count)
         if count >= self.config.max_bad_steps:
-            raise NonFiniteLossError(
-                f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: {shown}); "
-                f"lower --lr, set --grad_clip, or check the data")
+            raise NonFiniteLossError(f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: "
+                                     f"{shown})", "--lr", "lower --lr, set --grad_clip, or check the data")
 
     # --- schedule -----------------------------------------------------------------------------------
     def update_learning_rate(self) -> dict[str, float]:
@@ -180,12 +176,13 @@ class BaseTrainer(ABC):
         return self.model.checkpoint_dir / "latest_resume.pth"
 
     def save(self, which: str) -> None:
-        """Network files for `which`; for `latest` also the full resume state. Rank 0 only."""
+        """Network files for `which`; for `latest` also the full resume state, all moved together. Rank 0 only."""
         if not self.dist_info.is_main:
             return
-        self.model.save_networks(which, self.progress.total_steps)
+        files = self.model.network_files(which, self.progress.total_steps)
         if which == "latest":
-            atomic_torch_save(self.resume_state(), self.resume_file)
+            files[self.resume_file] = self.resume_state()
+        atomic_torch_save_all(files)
 
     def resume_state(self) -> dict[str, Any]:
         return {
@@ -199,17 +196,17 @@ class BaseTrainer(ABC):
     def load_resume(self) -> None:
         """Restore model, optimisers, schedules, progress and RNG from `latest_resume.pth`.
 
-        First removes the temporary files a killed save left behind (the saves are atomic, so the files
-        they were replacing are intact).
+        The learning rates then follow the schedule of the present flags (`--lr`, `--niter`,
+        `--niter_decay`) at the restored epoch, so extending a finished run trains on instead of at rate 0.
         """
-        if self.dist_info.is_main:
-            remove_stale_temp_files(self.model.checkpoint_dir)
         state = load_checkpoint(self.resume_file, map_location=self.device)
         load_state_dict_checked(self.model, state["model"], self.resume_file)
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
         for name, scheduler in self.schedulers.items():
+            base_lrs = list(scheduler.base_lrs)  # from the present flags
             scheduler.load_state_dict(state["schedulers"][name])
+            follow_schedule(scheduler, base_lrs)
         self.progress = Progress(**{k: int(v) for k, v in state["progress"].items()})
         set_rng_state(state["rng"])
         logger.info("resumed from %s at epoch %d, step %d", self.resume_file, self.progress.epoch,

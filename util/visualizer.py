@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shape_editor.fileio import atomic_write_text
+from shape_editor.fileio import append_no_follow, atomic_write_json, strict_json
 from util.html import HTML
 from util.image import atomic_output, safe_filename, save_image, to_visual, unique_stems
 from util.loss_plot import plot_curves, plot_loss_curves
@@ -60,7 +60,7 @@ def _read_json(path: Path, default: object) -> object:
 
 
 def _write_json(path: Path, obj: object) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False))
+    atomic_write_json(path, obj, indent=1, ensure_ascii=False)
 
 
 class Visualizer:
@@ -92,7 +92,7 @@ class Visualizer:
         self.enabled = is_main_process
         if self.enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            with self.log_path.open("a", encoding="utf-8") as log:
+            with append_no_follow(self.log_path) as log:
                 log.write(f"================ Training Loss ({time.strftime('%c')}) ================\n")
 
     def display_current_results(self, visuals: Mapping[str, Visual], epoch: int, step: int) -> None:
@@ -127,7 +127,7 @@ class Visualizer:
         values = {name: float(value) for name, value in losses.items()}
         line = f"(epoch: {epoch}, iters: {step}{timing}) " + " ".join(f"{k}: {v:.3f}" for k, v in values.items())
         if self.enabled:
-            with self.log_path.open("a", encoding="utf-8") as log:
+            with append_no_follow(self.log_path) as log:
                 log.write(line + "\n")
             record = {
                 "epoch": epoch,
@@ -135,8 +135,8 @@ class Visualizer:
                 "time": seconds,
                 "losses": {name: _finite_or_none(value) for name, value in values.items()},
             }
-            with self.records_path.open("a", encoding="utf-8") as log:
-                log.write(json.dumps(record) + "\n")
+            with append_no_follow(self.records_path) as log:
+                log.write(strict_json(record) + "\n")
         return line
 
     def plot_losses(self) -> Path | None:

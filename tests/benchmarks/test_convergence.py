@@ -17,6 +17,7 @@ from models.shapevae_model import ShapeVAEModel
 from options.train_options import TrainOptions
 from shape_editor import ShapeVAEConfig
 from shape_editor.checkpoint_io import load_checkpoint
+from shape_editor.cli import run_cli
 from shape_editor.labels import LABEL_NAMES
 from tests.conftest import TINY_SHAPEVAE
 
@@ -62,7 +63,7 @@ def test_evaluation_leaves_the_training_unchanged(tmp_path, one_thread):
     run_benchmark(tmp_path, "--recipes", "ours", "--eval_every", "1")
     benchmarked = load_checkpoint(tmp_path / "out" / "checkpoints" / "convergence_ours_32px" / "latest_net_G.pth")
     opt = TrainOptions().parse([*TINY_SHAPEVAE, *DATA, "--checkpoints_dir", str(tmp_path / "plain"), "--name", "p",
-                                "--eval_freq", "0"])
+                                "--eval_freq", "0"], save=True)
     train.train(opt)
     plain = load_checkpoint(tmp_path / "plain" / "p" / "latest_net_G.pth")
     assert benchmarked["step"] == plain["step"] == 6
@@ -97,7 +98,7 @@ def test_a_point_has_the_models_held_out_figures(tmp_path):
 ])
 def test_command_line_errors_are_one_line_and_exit_2(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        convergence.main([*TRAINING, "--out_dir", str(tmp_path), *flags])
+        run_cli(convergence.main, [*TRAINING, "--out_dir", str(tmp_path), *flags])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.startswith(message)
 

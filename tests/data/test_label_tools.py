@@ -7,7 +7,8 @@ from data.label_tools import (
 )
 from data.mask_io import read_label
 from data.synthetic_faces import synthetic_face
-from shape_editor.labels import BISENET_NAMES, LABEL_NAMES, NUM_CLASSES, PALETTE, convert_order
+from shape_editor.labels import BISENET_NAMES, LABEL_NAMES, NUM_CLASSES, PALETTE, colorize, convert_order
+from tests.reliability.helpers import folder_digest, one_error_line, run_entry
 
 
 @pytest.fixture
@@ -115,3 +116,38 @@ def test_histogram_warns_when_the_shares_fit_the_other_order(label_dir, tmp_path
     assert "fit --label_order bisenet better" in capsys.readouterr().out
     assert main(["histogram", str(tmp_path / "bisenet"), "--label_order", "bisenet"]) == 0
     assert "better" not in capsys.readouterr().out
+
+
+def test_convert_refuses_an_output_inside_its_input(label_dir, capsys):
+    before = folder_digest(label_dir)
+    for output in (label_dir, label_dir / "converted"):
+        status, stderr = run_entry(main, ["convert", "--input", str(label_dir), "--output", str(output)], capsys)
+        assert status == 2 and "inside the input folder" in one_error_line(stderr)
+    assert folder_digest(label_dir) == before
+
+
+def test_convert_refuses_two_inputs_that_write_one_output(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    for name in ("0.png", "0.tif"):
+        Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp_path / "in" / name)
+    status, stderr = run_entry(main, ["convert", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")],
+                               capsys)
+    assert status == 2 and "0.png and 0.tif" in one_error_line(stderr)
+    assert not (tmp_path / "out").exists()
+
+
+def test_histogram_warns_about_palette_files_read_by_colour(tmp_path, capsys):
+    ids = synthetic_face(0, 0, size=32, with_image=False).label
+    (tmp_path / "in").mkdir()
+    Image.fromarray(colorize(ids)).quantize(colors=32, dither=0).save(tmp_path / "in" / "0.png")
+    assert main(["histogram", str(tmp_path / "in")]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING 1 palette files hold CelebAMask-HQ colours whose indices are not the class ids" in out
+    skin = next(line for line in out.splitlines() if line.split()[:2] == ["1", "skin"])
+    assert float(skin.split()[2]) == pytest.approx((ids == 1).mean(), abs=1e-4)
+
+
+def test_palette_files_written_by_convert_raise_no_warning(label_dir, tmp_path, capsys):
+    main(["convert", "--input", str(label_dir), "--output", str(tmp_path / "pal"), "--format", "palette"])
+    main(["histogram", str(tmp_path / "pal")])
+    assert "palette files" not in capsys.readouterr().out

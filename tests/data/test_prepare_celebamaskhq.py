@@ -106,3 +106,21 @@ def test_prepared_output_loads_as_celebamaskhq(tmp_path, raw_release, make_opt):
     opt = make_opt("celebamaskhq", dataroot=str(tmp_path / "out"), load_size=8, crop_size=8, isTrain=False)
     item = data.create_dataset(opt)[0]
     assert item["label"][0].numpy().tolist() == RAW_FACE_IDS.tolist() and item["image"].shape == (3, 8, 8)
+
+
+def test_two_photos_for_one_id_are_reported_not_guessed(tmp_path, raw_release):
+    raw_release(tmp_path / "raw", {6: RAW_FACE}, photos={6: 90})
+    Image.new("RGB", (8, 8), (10, 10, 10)).save(tmp_path / "raw" / "CelebA-HQ-img" / "06.jpg")
+    report = prepare(tmp_path / "raw", tmp_path / "out", size=8)
+    assert report.problems == ["id 6: several photos for one id (06.jpg, 6.jpg); keep one"]
+    assert not (tmp_path / "out" / "train" / "images" / "6.jpg").exists()
+
+
+def test_a_photo_of_another_aspect_ratio_is_reported_not_squashed(tmp_path, raw_release):
+    raw_release(tmp_path / "raw", {3: RAW_FACE, 4: RAW_FACE}, photos={3: 90, 4: 90})
+    photo = tmp_path / "raw" / "CelebA-HQ-img" / "4.jpg"
+    Image.new("RGB", (16, 8), (90, 90, 90)).save(photo)
+    report = prepare(tmp_path / "raw", tmp_path / "out", size=8)
+    assert report.written == {"train": 1, "test": 0}
+    assert len(report.problems) == 1 and "photo 4.jpg is 16x8 but its mask is" in report.problems[0]
+    assert "another aspect ratio" in report.problems[0]

@@ -9,14 +9,15 @@ from options.train_options import TrainOptions
 from tests.conftest import TINY_SHAPEVAE
 
 
-def parse(checkpoints, *extra: str):
-    return TrainOptions().parse([*TINY_SHAPEVAE, "--checkpoints_dir", str(checkpoints), "--name", "run", *extra])
+def parse(checkpoints, *extra: str, save: bool = False):
+    argv = [*TINY_SHAPEVAE, "--checkpoints_dir", str(checkpoints), "--name", "run", *extra]
+    return TrainOptions().parse(argv, save=save)
 
 
 @pytest.fixture
 def saved_run(tmp_path):
-    """A run folder whose opt.json/opt.txt hold the tiny architecture (parsing alone writes them)."""
-    parse(tmp_path)
+    """A run folder whose opt.json/opt.txt hold the tiny architecture."""
+    parse(tmp_path, save=True)
     run_dir = tmp_path / "run"
     return run_dir, {name: (run_dir / name).read_bytes() for name in ("opt.json", "opt.txt")}
 

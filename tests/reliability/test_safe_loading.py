@@ -71,7 +71,7 @@ class Payload:
 def crafted_run(tmp_path):
     """A run folder with real opt files but a network file and a resume file that carry a payload."""
     checkpoints = tmp_path / "checkpoints"
-    TrainOptions().parse([*TINY_SHAPEVAE, "--checkpoints_dir", str(checkpoints), "--name", "run"])
+    TrainOptions().parse([*TINY_SHAPEVAE, "--checkpoints_dir", str(checkpoints), "--name", "run"], save=True)
     marker = tmp_path / "payload_ran"
     evil = {"state_dict": {"w": torch.zeros(1)}, "config": {}, "step": 0, "extra": Payload(marker)}
     for name in ("latest_net_G.pth", "latest_resume.pth"):
@@ -81,7 +81,7 @@ def crafted_run(tmp_path):
 
 def test_test_py_refuses_a_crafted_network_file(crafted_run, tmp_path):
     checkpoints, marker = crafted_run
-    with pytest.raises(ValueError, match=r"refusing to load .*latest_net_G\.pth: it holds more than tensors"):
+    with pytest.raises(ValueError, match=r"refusing to load it: it carries code.*GLOBAL.*latest_net_G\.pth"):
         test_entry.main(["--checkpoints_dir", str(checkpoints), "--name", "run", "--gpu_ids", "-1",
                          "--results_dir", str(tmp_path / "results"), "--synthetic_test_size", "2"])
     assert not marker.exists()
@@ -90,7 +90,7 @@ def test_test_py_refuses_a_crafted_network_file(crafted_run, tmp_path):
 
 def test_continue_train_refuses_a_crafted_resume_file(crafted_run):
     checkpoints, marker = crafted_run
-    with pytest.raises(ValueError, match=r"refusing to load .*latest_resume\.pth: it holds more than tensors"):
+    with pytest.raises(ValueError, match=r"refusing to load it: it carries code.*GLOBAL.*latest_resume\.pth"):
         train.main([*TINY_SHAPEVAE, "--checkpoints_dir", str(checkpoints), "--name", "run", "--continue_train",
                     "--synthetic_size", "2", "--synthetic_test_size", "2", "--batchSize", "2"])
     assert not marker.exists()

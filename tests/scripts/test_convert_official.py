@@ -44,5 +44,5 @@ def test_flags_and_config_round_trip():
 
 
 def test_a_run_name_that_escapes_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="plain name"):
+    with pytest.raises(ValueError, match="plain folder name"):
         main(["--input", str(tmp_path / "x.pth"), "--name", "../x", "--checkpoints_dir", str(tmp_path)])

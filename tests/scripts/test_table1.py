@@ -7,6 +7,7 @@ from models.shapevae_model import config_from_opt
 from options.train_options import TrainOptions
 from scripts import table1
 from scripts.table1_orderings import format_verdicts, paper_orderings
+from shape_editor.cli import run_cli
 from shape_editor.checkpoint_io import load_checkpoint
 from tests.conftest import TINY_SHAPEVAE
 
@@ -47,7 +48,7 @@ def test_table1_trains_and_evaluates_each_configuration_under_both_recipes(tmp_p
         assert json.loads((run / "opt.json").read_text())["recipe"] == row["recipe"]
         assert 0 <= row["mIoU"] <= 100 and 0 <= row["Acc"] <= 100
         assert all(0 <= row[c] <= 1 for c in ("validity", "locality", "diversity", "new_classes"))
-        test_dir = tmp_path / "results" / run.name / "test_latest"
+        test_dir = tmp_path / "results" / run.name / "test_latest_generate_nose"
         metrics = json.loads((test_dir / "metrics.json").read_text())
         assert metrics["inputs"] == 3  # the whole test split despite the one-batch training budget
         assert row["new_classes"] == pytest.approx(1 - metrics["edit"]["no_new_classes"])
@@ -93,7 +94,7 @@ def test_an_ordering_without_its_numbers_is_not_measured():
 
 def test_a_recipe_flag_is_refused_with_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        table1.main([*TINY_SHAPEVAE, "--recipe", "paper"])
+        run_cli(table1.main, [*TINY_SHAPEVAE, "--recipe", "paper"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.startswith("error: --recipe is set per run (--recipe): use --recipes")
 

@@ -41,5 +41,5 @@ def test_missing_and_corrupt_checkpoints_name_the_file(tmp_path):
 
 
 def test_state_dict_mismatch_is_summarised(tmp_path):
-    with pytest.raises(ValueError, match=r"net.pth does not fit.*2 shape mismatches.*weight: \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"do not fit this network.*2 shape mismatches.*weight: \(3, 2\).*net\.pth"):
         load_state_dict_checked(nn.Linear(2, 4), nn.Linear(2, 3).state_dict(), tmp_path / "net.pth")

@@ -42,7 +42,7 @@ def run_test(checkpoints, results, *extra):
 def test_pipeline_page_has_the_five_columns(checkpoints, tmp_path, shape_name):
     page, metrics = run_test(checkpoints, tmp_path, "--shape_name", shape_name, "--edit_part", "nose",
                              "--edit_mode", "generate", "--n_samples", "2")
-    assert page == tmp_path / "sean" / "test_latest" / "index.html"
+    assert page == tmp_path / "sean" / f"test_latest_{shape_name}_generate_nose" / "index.html"
     images = page_images(page)
     assert images.captions == [c.format(k=k) for _ in range(2) for k in range(2) for c in PIPELINE_COLUMNS]
     for src in images.sources:

@@ -1,5 +1,6 @@
 """End-to-end: train a tiny shape VAE once, then test.py edits, scores, pages and exports with it."""
 import csv
+import gc
 import json
 import re
 from html.parser import HTMLParser
@@ -57,7 +58,7 @@ def page_images(page):
 
 def test_generate_nose_writes_page_and_metrics(trained, tmp_path):
     page, metrics = run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "generate", "--n_samples", "3")
-    assert page == tmp_path / "tiny" / "test_latest" / "index.html"
+    assert page == tmp_path / "tiny" / "test_latest_generate_nose" / "index.html"
     recon = metrics["reconstruction"]
     assert metrics["inputs"] == 2
     assert 0 <= recon["mIoU"] <= 100 and 0 <= recon["pixel_accuracy"] <= 100
@@ -159,7 +160,7 @@ def test_bad_part_names_and_background_are_refused(trained, tmp_path):
 
 
 def test_checkpoint_with_another_crop_size_is_refused(trained, tmp_path):
-    with pytest.raises(ValueError, match=r"crop_size=32 in the checkpoint but crop_size=64 here"):
+    with pytest.raises(ValueError, match=r"--crop_size 32 \(checkpoint\) vs 64 \(now\)"):
         run_test(trained, tmp_path, "--crop_size", "64", "--load_size", "64")
 
 
@@ -195,7 +196,8 @@ def test_attribute_mode_fits_stores_and_reports_the_response(trained, tmp_path):
     page, metrics = run_test(trained, tmp_path, "--edit_part", "hair", "--edit_mode", "attribute", "--attribute",
                              "area", "--edit_strength", "2", "--n_steps", "3", "--synthetic_size", "12",
                              "--attribute_samples", "10")
-    assert (checkpoints / "tiny" / "attribute_directions.pth").is_file()
+    assert len(list((tmp_path / "tiny" / "cache").glob("attribute_directions_*.pth"))) == 1
+    assert not list((checkpoints / "tiny").glob("attribute_directions*"))  # nothing written into checkpoints
     edit = metrics["edit"]
     assert edit["mode"] == "attribute" and edit["attribute"] == "area"
     assert {"correlation", "monotonicity", "slope", "locality", "validity"} <= set(edit)
@@ -206,3 +208,15 @@ def test_attribute_mode_fits_stores_and_reports_the_response(trained, tmp_path):
         run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "attribute", "--attribute", "below_ears")
     with pytest.raises(ValueError, match="needs one --edit_part"):
         run_test(trained, tmp_path, "--edit_part", "nose,mouth", "--edit_mode", "attribute", "--attribute", "area")
+
+
+def test_an_export_that_is_never_closed_leaves_no_staging_folder(tmp_path):
+    exporter = MaskExporter(tmp_path / "aug", part="nose", mode="generate", seed=0)
+    exporter.add(["a/x.png"], torch.zeros(1, 1, 4, 4, dtype=torch.int64))
+    for future in exporter.pending:
+        future.result()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".aug.")]
+    exporter.pool.shutdown()
+    del exporter
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
