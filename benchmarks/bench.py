@@ -28,7 +28,7 @@ from PIL import Image
 from benchmarks.report import format_table, summarise
 from benchmarks.tasks import Measurement, Spec, measure
 from shape_editor.cli import ArgumentParser, run_cli
-from trainers.base_trainer import cpu_has_native_bf16 as native_bf16
+from util.precision import cpu_has_native_bf16 as native_bf16
 
 OUT_DIR = Path(__file__).parent / "out"
 PRESETS = {

@@ -25,6 +25,7 @@ from shape_editor.cli import ArgumentParser
 from shape_editor.errors import UserError
 from shape_editor.run_dir import check_run_name
 from util.checkpoint import check_options_match
+from util.precision import AMP_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,9 @@ class BaseOptions:
                             help="leave out the samples the dataset check finds bad (listed in the log) "
                                  "instead of refusing to start")
         # speed
-        parser.add_argument("--amp", type=str, default="none", choices=("none", "bf16"),
-                            help="autocast precision (bf16 works on CPU and CUDA)")
+        parser.add_argument("--amp", type=str, default="none", choices=AMP_MODES,
+                            help="autocast precision: bf16 (CPU and CUDA; emulated, so slow, on CPUs without "
+                                 "AVX512-BF16 / AMX); auto = bf16 on CUDA and on CPUs with native bf16, else none")
         parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
         return parser
 

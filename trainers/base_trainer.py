@@ -22,6 +22,7 @@ from shape_editor.checkpoint_io import atomic_torch_save_all, load_checkpoint, l
 from shape_editor.errors import UserError
 from trainers.trainer_config import TrainerConfig
 from util.distributed import DistInfo
+from util.precision import cpu_has_native_bf16, resolve_amp
 from util.seed import rng_state, set_rng_state
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,6 @@ def follow_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, base_lrs: list
     scheduler._last_lr = lrs
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when oneDNN has bf16 kernels on this CPU (AVX512-BF16 or AMX); otherwise bf16 is emulated."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
 def configure_device(device: torch.device, amp: str) -> None:
     """Per-device speed settings: cuDNN autotuning on CUDA (fixed input sizes); warn about emulated bf16."""
     if device.type == "cuda":
@@ -92,7 +88,8 @@ class BaseTrainer(ABC):
         self.config, self.device, self.dist_info = config, device, dist_info
         self.steps_per_epoch = steps_per_epoch
         self.model = model.to(device)
-        configure_device(device, config.amp)
+        self.amp = resolve_amp(config.amp, device)  # "auto" becomes bf16 or none here
+        configure_device(device, self.amp)
         if config.compile:
             self.compile_networks()
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
@@ -124,7 +121,7 @@ class BaseTrainer(ABC):
         return DistributedDataParallel(module, device_ids=device_ids)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp == "bf16")
 
     def optimize(self, name: str, losses: dict[str, Tensor], parameters: Iterable[nn.Parameter]) -> dict[str, float]:
         """Sum the named losses and take a step; skip it (logged) when the sum is not finite.
