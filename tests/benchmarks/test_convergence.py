@@ -64,7 +64,7 @@ def test_evaluation_leaves_the_training_unchanged(tmp_path, one_thread):
     benchmarked = load_checkpoint(tmp_path / "out" / "checkpoints" / "convergence_ours_32px" / "latest_net_G.pth")
     opt = TrainOptions().parse([*TINY_SHAPEVAE, *DATA, "--checkpoints_dir", str(tmp_path / "plain"), "--name", "p",
                                 "--eval_freq", "0"])
-    train.train(opt)  # writes the options itself once the run is built (a saved opt.json first is refused)
+    train.train(opt)
     plain = load_checkpoint(tmp_path / "plain" / "p" / "latest_net_G.pth")
     assert benchmarked["step"] == plain["step"] == 6
     for key, value in plain["state_dict"].items():
@@ -103,6 +103,7 @@ def test_command_line_errors_are_one_line_and_exit_2(flags, message, tmp_path, c
     assert capsys.readouterr().err.startswith(message)
 
 
+@pytest.mark.slow  # a fresh interpreter: imports and a tiny training, 15 s on an idle core
 def test_command_line_run_prints_the_table(tmp_path):
     command = [sys.executable, "-m", "benchmarks.convergence", "--recipes", "ours", "--crop_sizes", "32",
                "--eval_every", "3", "--out_dir", str(tmp_path / "cli"), *PROBE, *TRAINING, *DATA]
