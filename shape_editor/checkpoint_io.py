@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+import struct
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -41,7 +42,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             raise UserError(f"refusing to load it: it carries code, not only tensors ({blocked_global(err)})", path,
                             "load only checkpoints you trust, re-saved as plain state_dicts") from None
         raise corrupt(path) from None
-    except (RuntimeError, EOFError, OSError, ValueError):
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, TypeError, AttributeError,
+            struct.error, MemoryError, OverflowError):  # random bytes reach any of these
         raise corrupt(path) from None
 
 
