@@ -8,7 +8,7 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from tqdm import tqdm
 
@@ -24,6 +24,7 @@ from util.seed import seed_everything
 from util.visualizer import Visualizer
 
 logger = logging.getLogger("train")
+StepHook = Callable[["trainers.BaseTrainer"], None]
 
 
 def held_out_loader(opt: argparse.Namespace):
@@ -36,14 +37,17 @@ def held_out_loader(opt: argparse.Namespace):
     return create_dataloader(test_set, batch_size=opt.batchSize, shuffle=False, seed=opt.seed, num_workers=opt.nThreads)
 
 
-def train(opt: argparse.Namespace) -> trainers.BaseTrainer:
-    """Train under the run folder's lock; nothing is written there until the model and data are built."""
+def train(opt: argparse.Namespace, on_step: StepHook | None = None) -> trainers.BaseTrainer:
+    """Train under the run folder's lock; nothing is written there until the model and data are built.
+
+    `on_step(trainer)` runs after every step (benchmarks.convergence evaluates there, and may raise to stop).
+    """
     dist_info = init_distributed(use_cuda=bool(opt.gpu_ids))
     run_dir = Path(opt.checkpoints_dir) / opt.name
     with RunLock(run_dir) if dist_info.is_main else contextlib.nullcontext() as lock:
         if lock is not None:  # rank 0 owns the folder; torchrun stops the other ranks when it refuses
             check_run_start(run_dir, resume=opt.continue_train, overwrite=opt.overwrite, flag="--name")
-        return fit(opt, dist_info, lock)
+        return fit(opt, dist_info, lock, on_step)
 
 
 def claim_run_dir(lock: RunLock, opt: argparse.Namespace) -> None:
@@ -54,7 +58,8 @@ def claim_run_dir(lock: RunLock, opt: argparse.Namespace) -> None:
         remove_own_temp_files(lock.run_dir)
 
 
-def fit(opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None) -> trainers.BaseTrainer:
+def fit(opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None, on_step: StepHook | None = None
+        ) -> trainers.BaseTrainer:
     """Build data, model and trainer, claim the run folder (rank 0 holds `lock`), then train to the end."""
     device = select_device(opt.gpu_ids, dist_info.local_rank)
     seed_everything(opt.seed + dist_info.rank)
@@ -93,6 +98,8 @@ def fit(opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None) -> t
                 visualizer.display_current_results(model.visuals(batch), progress.epoch, progress.total_steps)
             if progress.total_steps % opt.save_latest_freq == 0:
                 trainer.save("latest")
+            if on_step is not None:
+                on_step(trainer)
         finished_epoch = progress.epoch
         trainer.update_learning_rate()
         if test_loader is not None and finished_epoch % opt.eval_freq == 0:

@@ -9,7 +9,6 @@ mean gap over `--seeds`. Prints a table and writes JSON under benchmarks/out/.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import torch
 
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.cli import ArgumentParser, run_cli
+from shape_editor.fileio import atomic_write_json
 from shape_editor.metrics import confusion_matrix, mean_iou, pixel_accuracy
 from util.precision import cpu_has_native_bf16 as native_bf16
 
@@ -111,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     report["mIoU_gap_bf16_minus_fp32"] = report["mean_mIoU"]["bf16"] - report["mean_mIoU"]["none"]
     report["speedup_bf16"] = report["mean_train_s"]["none"] / report["mean_train_s"]["bf16"]
     out = args.out or ROOT / "benchmarks" / "out" / f"amp_accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    atomic_write_json(out, report, indent=2)  # strict JSON (null for undefined), never half a file
     print(f"{'seed':>4s} {'trained with':12s} {'train s':>8s} {'mIoU fp32':>10s} {'mIoU bf16':>10s} {'acc fp32':>9s} "
           f"{'argmax =':>9s}")
     for run in runs:

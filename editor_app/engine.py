@@ -72,15 +72,17 @@ class EditEngine:
         return self._decode(mask, lambda mu: mu[:, None])
 
     def generate(self, mask: np.ndarray, parts: Sequence[int], seed: int, keep_others: bool = True) -> np.ndarray:
-        """Redraw `parts` from N(0, I) with `seed`."""
-        return self._part_edit(mask, parts, lambda mu: generate_codes(mu, parts, 1, self._generator(seed)),
+        """Redraw `parts` from the editor's sampling prior (N(0, I) unless built with one) with `seed`."""
+        return self._part_edit(mask, parts, lambda mu: generate_codes(mu, parts, 1, self._generator(seed),
+                                                                       self.editor.sample_prior),
                                keep_others)
 
     def perturb(self, mask: np.ndarray, parts: Sequence[int], strength: float, seed: int,
                 keep_others: bool = True) -> np.ndarray:
         """Move `parts` to mu + strength * eps, eps drawn with `seed`."""
         return self._part_edit(mask, parts,
-                               lambda mu: perturb_codes(mu, parts, strength, 1, self._generator(seed)), keep_others)
+                               lambda mu: perturb_codes(mu, parts, strength, 1, self._generator(seed),
+                                                         self.editor.perturb_scale), keep_others)
 
     def blend(self, mask: np.ndarray, target: np.ndarray, parts: Sequence[int], alpha: float,
               keep_others: bool = True) -> np.ndarray:

@@ -34,7 +34,18 @@ class TestOptions(BaseOptions):
                             help="shape attribute for --edit_mode attribute: area | height | width | elongation | "
                                  "centroid_x | centroid_y, and for hair above_brows | below_ears")
         parser.add_argument("--attribute_samples", type=int, default=2000,
-                            help="training masks used to fit an attribute direction (once; stored with the checkpoint)")
+                            help="training masks used to fit an attribute direction (once per checkpoint; cached under "
+                                 "--results_dir)")
+        parser.add_argument("--sample_from", type=str, default="aggregate", choices=("standard", "aggregate"),
+                            help="generate / all: draw codes from N(0, I) (the paper's) or from a Gaussian fitted per "
+                                 "part to the training codes (ours; fitted once per checkpoint, cached under "
+                                 "--results_dir)")
+        parser.add_argument("--perturb_scale", type=str, default="standard", choices=("standard", "aggregate"),
+                            help="perturb: --edit_strength in units of N(0, I) or of the training codes' std per "
+                                 "dimension")
+        parser.add_argument("--prior_samples", type=int, default=2000,
+                            help="training masks used to fit the aggregate prior (once per checkpoint; cached under "
+                                 "--results_dir)")
         parser.add_argument("--load_official", type=str, default=None,
                             help="run the paper's released Semantic-VAE weights from this file instead of a checkpoint")
         parser.add_argument("--export_dir", type=str, default=None,

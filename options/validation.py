@@ -53,6 +53,7 @@ NUMERIC_RULES: dict[str, Bound] = {
     "spade_hidden": AT_LEAST_1, "style_dim": AT_LEAST_1,
     # testing and edits
     "how_many": AT_LEAST_1, "n_samples": AT_LEAST_1, "n_steps": AT_LEAST_2, "attribute_samples": AT_LEAST_2,
+    "prior_samples": AT_LEAST_2,
     "edit_strength": Bound(-1e3, 1e3),
     # the interactive editor (editor.py)
     "port": Bound(1, 65535),

@@ -46,10 +46,11 @@ from shape_editor.editor import (
     swap_codes,
 )
 from shape_editor.fast import FastShapeVAE, compile_for_inference
+from shape_editor.latent_prior import LatentPrior, kl_to_standard, prior_mismatch
 
 __all__ += [
     "EDIT_MODES", "EditOutput", "MaskEditor", "Validity", "count_components", "edit_locality", "edit_validity",
     "generate_codes", "interpolate_codes", "interpolation_alphas", "interpolation_smoothness", "load_shape_vae",
     "part_indices", "perturb_codes", "sample_diversity", "swap_codes",
 ]
-__all__ += ["FastShapeVAE", "compile_for_inference"]
+__all__ += ["FastShapeVAE", "compile_for_inference", "LatentPrior", "kl_to_standard", "prior_mismatch"]

@@ -165,7 +165,7 @@ def encode_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, parts: Sequen
     loader = DataLoader(Subset(dataset, range(count)), batch_size=batch_size, num_workers=num_workers)
     model = inference_model(vae)
     mus, measured = [], []
-    for batch in tqdm(loader, desc="encode masks for attribute directions", leave=False):
+    for batch in tqdm(loader, desc="encode training masks", leave=False):
         labels = batch["label"].to(model.device)
         mus.append(model.encode(labels)[0].cpu())  # integer ids: the fast path needs no one-hot
         measured.append(measure_attributes(labels, parts))

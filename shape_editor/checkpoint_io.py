@@ -24,12 +24,6 @@ def atomic_torch_save_all(files: Mapping[Path, Any]) -> None:
             torch.save(obj, tmp)
 
 
-# What torch's weights-only unpickler raises on random bytes besides UnpicklingError (an opcode that pops an
-# empty stack, a memo key it never stored, an unexpected type): the file's bytes, not our code.
-CORRUPT_FILE_ERRORS = (RuntimeError, EOFError, OSError, ValueError,
-                       IndexError, KeyError, AssertionError, TypeError, struct.error)
-
-
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """Load a checkpoint with `weights_only=True`: a file that carries code is refused, never run.
 
@@ -48,7 +42,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             raise UserError(f"refusing to load it: it carries code, not only tensors ({blocked_global(err)})", path,
                             "load only checkpoints you trust, re-saved as plain state_dicts") from None
         raise corrupt(path) from None
-    except CORRUPT_FILE_ERRORS:
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, TypeError, AttributeError,
+            AssertionError, struct.error, MemoryError, OverflowError):  # random bytes reach any of these
         raise corrupt(path) from None
 
 

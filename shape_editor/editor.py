@@ -17,10 +17,12 @@ import torch
 from torch import Tensor
 
 from shape_editor.fast import FastShapeVAE, inference_model
+from shape_editor.latent_prior import LatentPrior
 from shape_editor.masks import logits_to_labels
 from shape_editor.shape_vae import ShapeVAE
 
 EDIT_MODES = ("reconstruct", "generate", "perturb", "interpolate", "swap", "all")
+SAMPLE_FROM = ("standard", "aggregate")  # N(0, I) as in the paper, or the fitted aggregate posterior
 
 
 class EditOutput(NamedTuple):
@@ -71,20 +73,30 @@ def _noise(mu: Tensor, n_samples: int, num: int, generator: torch.Generator | No
 
 
 def generate_codes(mu: Tensor, parts: Sequence[int], n_samples: int = 1,
-                   generator: torch.Generator | None = None) -> Tensor:
-    """Replace the codes of `parts` by z ~ N(0, I), K times: [B, P, D] -> [B, K, P, D]."""
+                   generator: torch.Generator | None = None, prior: LatentPrior | None = None) -> Tensor:
+    """Replace the codes of `parts` by z ~ N(0, I), or by z ~ `prior` when given, K times: [B, P, D] -> [B, K, P, D].
+
+    Both priors map the same eps, so a seed draws corresponding samples under either.
+    """
     index = part_indices(parts, mu.shape[1])
     codes = mu[:, None].repeat(1, n_samples, 1, 1)  # (B, K, P, D)
-    codes[:, :, index] = _noise(mu, n_samples, len(index), generator)
+    eps = _noise(mu, n_samples, len(index), generator)  # (B, K, Q, D)
+    codes[:, :, index] = eps if prior is None else prior.transform(eps, index)
     return codes
 
 
 def perturb_codes(mu: Tensor, parts: Sequence[int], strength: float, n_samples: int = 1,
-                  generator: torch.Generator | None = None) -> Tensor:
-    """mu_p + strength * eps for the parts p in `parts`, K times: [B, P, D] -> [B, K, P, D]."""
+                  generator: torch.Generator | None = None, scale: Tensor | None = None) -> Tensor:
+    """mu_p + strength * scale_p * eps for the parts p in `parts`, K times: [B, P, D] -> [B, K, P, D].
+
+    Args:
+        scale: [P, D] per-dimension unit of the strength (e.g. `LatentPrior.std()`, the spread of the
+            training codes); None: 1, the unit of N(0, I).
+    """
     index = part_indices(parts, mu.shape[1])
     codes = mu[:, None].repeat(1, n_samples, 1, 1)  # (B, K, P, D)
-    codes[:, :, index] += strength * _noise(mu, n_samples, len(index), generator)
+    eps = _noise(mu, n_samples, len(index), generator)  # (B, K, Q, D)
+    codes[:, :, index] += strength * (eps if scale is None else scale[index].to(eps) * eps)
     return codes
 
 
@@ -125,10 +137,20 @@ class MaskEditor:
         model: a trained `ShapeVAE` (its fast inference object is built here, `compile_for_inference`;
             the model itself is neither kept nor changed) or an already built `FastShapeVAE`. Inputs are
             moved to its device.
+        prior: the aggregate posterior of the training codes (`LatentPrior.fit`); None keeps N(0, I).
+        sample_from: "aggregate" draws `generate` / `sample` codes from `prior`, "standard" from N(0, I).
+        scale_perturb: `perturb` strengths are in units of the prior's per-dimension std, not of N(0, I).
     """
 
-    def __init__(self, model: ShapeVAE | FastShapeVAE) -> None:
+    def __init__(self, model: ShapeVAE | FastShapeVAE, prior: LatentPrior | None = None, *,
+                 sample_from: str = "standard", scale_perturb: bool = False) -> None:
+        if sample_from not in SAMPLE_FROM:
+            raise ValueError(f"sample_from={sample_from!r} is invalid; choose one of {SAMPLE_FROM}")
+        if prior is None and (sample_from == "aggregate" or scale_perturb):
+            raise ValueError("sampling from the aggregate posterior or scaling perturb by it needs a fitted prior")
         self.model = inference_model(model)
+        self.sample_prior = prior if sample_from == "aggregate" else None
+        self.perturb_scale = prior.std() if prior is not None and scale_perturb else None
 
     @property
     def num_parts(self) -> int:
@@ -159,14 +181,15 @@ class MaskEditor:
     @torch.inference_mode()
     def generate(self, labels: Tensor, parts: Sequence[int], n_samples: int = 1,
                  generator: torch.Generator | None = None) -> EditOutput:
-        """Redraw `parts` from N(0, I), `n_samples` times per input."""
-        return self.decode(generate_codes(self.encode(labels), parts, n_samples, generator))
+        """Redraw `parts` from the sampling prior (N(0, I) or the aggregate posterior), `n_samples` times per input."""
+        return self.decode(generate_codes(self.encode(labels), parts, n_samples, generator, self.sample_prior))
 
     @torch.inference_mode()
     def perturb(self, labels: Tensor, parts: Sequence[int], strength: float = 1.0, n_samples: int = 1,
                 generator: torch.Generator | None = None) -> EditOutput:
-        """Move `parts` to mu + strength * eps, `n_samples` times per input."""
-        return self.decode(perturb_codes(self.encode(labels), parts, strength, n_samples, generator))
+        """Move `parts` to mu + strength * eps (eps scaled per dimension if so built), `n_samples` times per input."""
+        return self.decode(perturb_codes(self.encode(labels), parts, strength, n_samples, generator,
+                                         self.perturb_scale))
 
     @torch.inference_mode()
     def interpolate(self, labels: Tensor, target_labels: Tensor, parts: Sequence[int], n_steps: int = 5) -> EditOutput:
@@ -182,10 +205,10 @@ class MaskEditor:
 
     @torch.inference_mode()
     def sample(self, num_masks: int, n_samples: int = 1, generator: torch.Generator | None = None) -> EditOutput:
-        """Whole masks from noise (mode `all`): every part's code ~ N(0, I); [num_masks, K, ...] outputs."""
+        """Whole masks from noise (mode `all`): every part's code from the sampling prior; [num_masks, K, ...] outputs."""
         mu = torch.zeros(num_masks, self.num_parts, self.model.config.latent_dim, device=self.device,
                          dtype=self.model.dtype)
-        return self.decode(generate_codes(mu, all_parts(self.num_parts), n_samples, generator))
+        return self.decode(generate_codes(mu, all_parts(self.num_parts), n_samples, generator, self.sample_prior))
 
     @torch.inference_mode()
     def edit(self, mode: str, labels: Tensor, parts: Sequence[int] = (), *, target_labels: Tensor | None = None,

@@ -37,7 +37,7 @@ from shape_editor.background import HeuristicBackground
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.mask_decoder import MaskDecoder, UpBlock, upsample2x
 from shape_editor.part_encoder import PartEncoder, sample_latents
-from shape_editor.shape_vae import ShapeVAE, ShapeVAEOutput, build_sequence, check_onehot_masks, encoder_ids
+from shape_editor.shape_vae import ShapeVAE, ShapeVAEOutput, check_onehot_masks, encoder_ids
 
 # --- exact rewrites of plain operations -----------------------------------------------------------------
 
@@ -269,9 +269,9 @@ class FastShapeVAE:
             self.encoder = FastPartEncoder(vae.encoder)
             self.sequence: nn.Module | None = None
             if self.config.use_lstm:
-                self.sequence = build_sequence(self.config).to(self.device, self.dtype)
-                self.sequence.load_state_dict(vae.sequence.state_dict())  # copies the values
-                self.sequence.requires_grad_(False).eval()
+                # A copy, not a new module: building one would draw its init from the global RNG, so evaluating
+                # during training would change the rest of the run.
+                self.sequence = frozen_copy(vae.sequence).to(self.device, self.dtype)
             self.decoder = FastMaskDecoder(vae.decoder, self.channels_last)
         self.background = HeuristicBackground() if vae.background is not None else None  # no weights
         self._encode_ids: Callable[[Tensor], tuple[Tensor, Tensor]] = self._encode_ids_eager

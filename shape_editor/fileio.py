@@ -6,6 +6,7 @@ name never escapes the folder it names.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -95,3 +96,12 @@ def strict_json(obj: Any, **kwargs: Any) -> str:
 
 def atomic_write_json(path: str | Path, obj: Any, **kwargs: Any) -> None:
     atomic_write_text(path, strict_json(obj, **kwargs))
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex): identifies the weights a cache (directions, latent prior) came from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -3,17 +3,17 @@
 `results/<name>/<phase>_<epoch>[_<mode>_<part>]/` (or `--results_name`), built in a temporary folder
 and swapped in when the run succeeds, so no stale image of an earlier run survives and a failed run
 leaves the previous results intact. Nothing is ever written into the checkpoint folder, which may be
-read-only; caches derived from a checkpoint (attribute directions) are keyed by its content hash.
+read-only; caches derived from a checkpoint (attribute directions, the latent prior) live in
+`results/<name>/cache/`, keyed by its content hash.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
+from shape_editor.fileio import file_sha256, safe_child
 from shape_editor.run_dir import check_run_name
 from util.image import safe_filename
-from shape_editor.fileio import safe_child
 
 CACHE_FOLDER = "cache"
 
@@ -41,14 +41,21 @@ def results_folder(opt: argparse.Namespace) -> Path:
 
 def file_digest(path: str | Path, length: int = 16) -> str:
     """The first `length` hex digits of a file's SHA-256: what a cache derived from it is keyed by."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:length]
+    return file_sha256(path)[:length]
+
+
+def cache_path(opt: argparse.Namespace, run_name: str, checkpoint: str | Path, stem: str) -> Path:
+    """`results/<run>/cache/<stem>_<hash>.pth`: a file derived from one checkpoint's content."""
+    folder = safe_child(safe_child(opt.results_dir, run_name), CACHE_FOLDER)
+    return folder / f"{stem}_{file_digest(checkpoint)}.pth"
 
 
 def directions_path(opt: argparse.Namespace, run_name: str, checkpoint: str | Path) -> Path:
     """The attribute-directions cache of one checkpoint: `results/<run>/cache/attribute_directions_<hash>.pth`."""
-    folder = safe_child(safe_child(opt.results_dir, run_name), CACHE_FOLDER)
-    return folder / f"attribute_directions_{file_digest(checkpoint)}.pth"
+    return cache_path(opt, run_name, checkpoint, "attribute_directions")
+
+
+def prior_path(opt: argparse.Namespace, run_name: str, checkpoint: str | Path) -> Path:
+    """The latent-prior cache of one checkpoint (`--sample_from aggregate`):
+    `results/<run>/cache/latent_prior_<hash>.pth`."""
+    return cache_path(opt, run_name, checkpoint, "latent_prior")

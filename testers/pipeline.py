@@ -11,14 +11,16 @@ import argparse
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.data import Dataset
 
 import data
 from shape_editor.attribute_directions import attribute_edit, load_or_fit_directions
 from shape_editor.checkpoint import load_shape_vae
-from shape_editor.editor import EditOutput, MaskEditor
+from shape_editor.editor import EditOutput
+from shape_editor.fast import compile_for_inference
 from shape_editor.fileio import safe_child
-from testers.output import directions_path
-from testers.shapevae_tester import EditPlan, edit_plan
+from testers.output import directions_path, prior_path
+from testers.shapevae_tester import EditPlan, edit_plan, plan_editor
 
 
 def resize_nearest_exact(labels: Tensor, size: tuple[int, int]) -> Tensor:
@@ -52,9 +54,10 @@ class ShapePlugin:
 
     Without `--edit_part` the VAE only reconstructs (mask -> VAE -> SEAN). With `--keep_unedited` only the
     pixels that enter or leave an edited part (edited mask vs the VAE's reconstruction) come from the edit;
-    the rest keeps the original mask, so the VAE's reconstruction error (e.g. lost eyes) never reaches SEAN. Attribute directions are read
-    from the shape run's folder, or fitted on the training split of the test data at the VAE's crop size and
-    saved there.
+    the rest keeps the original mask, so the VAE's reconstruction error (e.g. lost eyes) never reaches SEAN. Attribute directions
+    and the latent prior (`--sample_from`) are read from the cache of the shape run's checkpoint under `--results_dir`
+    (`testers.output`, keyed by the checkpoint's content hash), or fitted on the training split of the test data at
+    the VAE's crop size and saved there; nothing is written into the checkpoint folder.
 
     Args:
         opt: the test options of the SEAN run (`shape_name`, `shape_which_epoch`, the edit flags).
@@ -65,16 +68,21 @@ class ShapePlugin:
         run_dir = safe_child(opt.checkpoints_dir, opt.shape_name)
         self.checkpoint = safe_child(run_dir, f"{opt.shape_which_epoch}_net_G.pth")
         vae = load_shape_vae(self.checkpoint, device, expect={"label_nc": opt.label_nc})
-        self.editor = MaskEditor(vae)
+        model = compile_for_inference(vae)
         self.size = (vae.config.crop_size, vae.config.crop_size)
         self.keep_unedited = opt.keep_unedited
-        self.plan: EditPlan = edit_plan(opt, self.editor.num_parts) or EditPlan("reconstruct", [], "shapevae")
+        plan = edit_plan(opt, model.config.num_parts)
+        vae_opt = argparse.Namespace(**{**vars(opt), "load_size": self.size[0], "crop_size": self.size[0]})
+
+        def train_set() -> Dataset:  # the training split of the test data at the VAE's crop size
+            return data.create_dataset(vae_opt, phase="train")
+        self.editor, _ = plan_editor(model, plan, opt, prior_path(opt, opt.shape_name, self.checkpoint),
+                                     self.checkpoint, train_set)
+        self.plan: EditPlan = plan or EditPlan("reconstruct", [], "shapevae")
         self.directions = None
         if self.plan.mode == "attribute":
-            vae_opt = argparse.Namespace(**{**vars(opt), "load_size": self.size[0], "crop_size": self.size[0]})
-            self.directions = load_or_fit_directions(directions_path(opt, opt.shape_name, self.checkpoint),
-                                                     self.editor.model,
-                                                     lambda: data.create_dataset(vae_opt, phase="train"),
+            self.directions = load_or_fit_directions(directions_path(opt, opt.shape_name, self.checkpoint), model,
+                                                     train_set,
                                                      self.plan.parts[0], opt.attribute_samples)
 
     def edit(self, labels: Tensor, targets: Tensor | None = None, *, n_samples: int = 1, n_steps: int = 5,

@@ -4,7 +4,9 @@ Loads `<checkpoints_dir>/<name>/<which_epoch>_net_G.pth`, runs over the first `-
 and writes `results/<name>/test_<epoch>/`: `index.html` (per input: input, reconstruction, target if
 any, every edited mask), `metrics.json` (reconstruction mIoU / accuracy from the confusion matrix of
 the whole run, per-class IoU, and the edit metrics of `shape_editor.edit_metrics`) and the per-class
-IoU bar chart. With `--export_dir` the edited masks are also exported for augmentation.
+IoU bar chart; the edits that draw noise (generate, perturb, all) add the off-manifold check of the latent
+prior they use (`--sample_from`, `shape_editor.latent_prior`). With `--export_dir` the edited masks are also
+exported for augmentation.
 Without `--edit_part` the run only reconstructs, except `--edit_mode all` (whole masks from noise).
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -36,13 +38,16 @@ from shape_editor.edit_metrics import (
     edit_locality, edit_validity, interpolation_smoothness, metric_definitions, sample_diversity,
 )
 from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
+from shape_editor.fast import FastShapeVAE, compile_for_inference
 from shape_editor.fileio import atomic_write_json, safe_child
 from shape_editor.labels import LABEL_NAMES, parse_parts
+from shape_editor.latent_prior import LatentPrior, prior_mismatch
 from shape_editor.metrics import confusion_matrix, per_class_iou, pixel_accuracy
 from shape_editor.official_weights import load_official_checkpoint
+from shape_editor.prior_store import load_or_fit_prior
 from testers.base_tester import BaseTester
 from testers.export import MaskExporter, check_export_target
-from testers.output import directions_path
+from testers.output import directions_path, prior_path
 from util.loss_plot import plot_bar_chart, plot_curves
 from util.overlay import changed_pixels_overlay
 from util.visualizer import Visual, save_results_page
@@ -51,8 +56,16 @@ logger = logging.getLogger(__name__)
 
 TARGET_MODES = ("interpolate", "swap")
 TESTER_MODES = EDIT_MODES + ("attribute",)  # attribute edits: shape_editor.attribute_directions
+SAMPLING_MODES = ("generate", "perturb", "all")  # the edits that draw noise: they load (or fit) the latent prior
 SWEEP_METRICS = ("correlation", "monotonicity", "slope")  # locality comes from score_edits
 NEW_CLASS_FRACTION = 0.001  # validity: a class new to the mask may cover at most 0.1 % of the pixels
+OFF_MANIFOLD_DEFINITIONS = {
+    "kl_to_standard": "per part, KL (nats) of the Gaussian fitted to the training codes mu_p from N(0, I): "
+                      "0 when z ~ N(0, I) looks like the codes the decoder was trained on",
+    "code_norm_mean": "per part, mean |mu_p| over the training masks that contain the part; "
+                      "a draw from N(0, I) has norm about sqrt_latent_dim",
+    "code_norm_std": "per part, standard deviation of |mu_p| (about 0.7 for N(0, I))",
+}
 RECONSTRUCTION_DEFINITIONS = {
     "pixel accuracy": "share of test pixels whose reconstructed label equals the input label (%)",
     "mIoU": "IoU per class from the confusion matrix summed over the whole run, averaged over the classes "
@@ -88,6 +101,19 @@ def edit_plan(opt: argparse.Namespace, num_parts: int) -> EditPlan | None:
         check_attribute(parts[0], opt.attribute)
         return EditPlan("attribute", parts, name, opt.attribute, attribute_strengths(opt.edit_strength, opt.n_steps))
     return EditPlan(opt.edit_mode, parts, name)
+
+
+def plan_editor(model: FastShapeVAE, plan: EditPlan | None, opt: argparse.Namespace, prior_path: Path,
+                checkpoint: Path, train_set: Callable[[], Dataset]) -> tuple[MaskEditor, LatentPrior | None]:
+    """The editor for `plan`; edits that draw noise also load (or fit) the latent prior, for
+    `--sample_from` / `--perturb_scale` and for the off-manifold check."""
+    if plan is None or plan.mode not in SAMPLING_MODES:
+        return MaskEditor(model), None
+    if opt.prior_samples < 2:
+        raise ValueError(f"--prior_samples {opt.prior_samples}: the latent prior needs at least 2 training masks")
+    prior = load_or_fit_prior(prior_path, checkpoint, model, train_set, opt.prior_samples)
+    editor = MaskEditor(model, prior, sample_from=opt.sample_from, scale_perturb=opt.perturb_scale == "aggregate")
+    return editor, prior
 
 
 def load_target_file(path: str, opt: argparse.Namespace) -> Tensor:
@@ -175,17 +201,20 @@ class ShapeVAETester(BaseTester):
         expect = {"label_nc": opt.label_nc, "crop_size": opt.crop_size}
         vae = load_official_checkpoint(self.checkpoint, device) if opt.load_official else \
             load_shape_vae(self.checkpoint, device, expect=expect)
-        self.editor = MaskEditor(vae)
-        self.plan = edit_plan(opt, self.editor.num_parts)
+        model = compile_for_inference(vae)
+        self.plan = edit_plan(opt, model.config.num_parts)
+        if opt.export_dir and self.plan is None:
+            raise ValueError("--export_dir needs an edit: give --edit_part (or --edit_mode all)")
+        if opt.export_dir:
+            check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None)])
+        self.editor, self.prior = plan_editor(model, self.plan, opt, prior_path(opt, opt.name, self.checkpoint),
+                                              self.checkpoint,
+                                              lambda: data.create_dataset(opt, phase="train"))
         self.directions: AttributeDirections | None = None
         if self.plan is not None and self.plan.mode == "attribute":
             self.directions = load_or_fit_directions(directions_path(opt, opt.name, self.checkpoint), self.editor.model,
                                                      lambda: data.create_dataset(opt, phase="train"),
                                                      self.plan.parts[0], opt.attribute_samples)
-        if opt.export_dir and self.plan is None:
-            raise ValueError("--export_dir needs an edit: give --edit_part (or --edit_mode all)")
-        if opt.export_dir:
-            check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None)])
         self.dataset = data.create_dataset(opt, phase=opt.phase)
         self.count = min(len(self.dataset), opt.how_many)
         if self.count < 1:
@@ -273,11 +302,16 @@ class ShapeVAETester(BaseTester):
             },
             "definitions": dict(RECONSTRUCTION_DEFINITIONS),
         }
+        if self.prior is not None:
+            metrics["off_manifold"] = self.off_manifold(self.prior)
+            metrics["definitions"].update(OFF_MANIFOLD_DEFINITIONS)
         if self.plan is not None:
             summary = {name: float(torch.cat(values).mean()) for name, values in scores.items()}
             metrics["edit"] = {"mode": self.plan.mode, "parts": [LABEL_NAMES[p] for p in self.plan.parts],
                                "n_samples": self.opt.n_samples, "n_steps": self.opt.n_steps,
                                "strength": self.opt.edit_strength, "seed": self.opt.seed, **summary}
+            if self.plan.mode in SAMPLING_MODES:
+                metrics["edit"].update(sample_from=self.opt.sample_from, perturb_scale=self.opt.perturb_scale)
             definitions = metric_definitions(self.radius, NEW_CLASS_FRACTION)
             metrics["definitions"].update({k: v for k, v in definitions.items() if k in summary})
         if sweep is not None:
@@ -288,6 +322,15 @@ class ShapeVAETester(BaseTester):
             metrics["attribute_response"] = {name: [(s, finite_or_none(v)) for s, v in points]
                                              for name, points in response_curves(sweep).items()}
         return metrics
+
+    @staticmethod
+    def off_manifold(prior: LatentPrior) -> dict[str, Any]:
+        """`prior_mismatch` per part name, plus the fitting-set size: how far z ~ N(0, I) is from the codes."""
+        names = LABEL_NAMES[1:prior.mean.shape[0] + 1]
+        report = prior_mismatch(prior)
+        per_part = {key: {n: round(float(v), 3) for n, v in zip(names, value)}
+                    for key, value in report.items() if isinstance(value, Tensor)}
+        return {**per_part, "sqrt_latent_dim": report["sqrt_latent_dim"], "samples": int(prior.samples.max())}
 
     def write_page(self, metrics: dict[str, Any], rows: list[tuple[str, dict[str, Visual]]],
                    sweep: AttributeSweep | None = None) -> Path:
@@ -301,7 +344,8 @@ class ShapeVAETester(BaseTester):
                                "IoU (%)")
         edit = metrics.get("edit", {})
         shown = {"inputs": metrics["inputs"], "pixel accuracy (%)": recon["pixel_accuracy"], "mIoU (%)": recon["mIoU"],
-                 **{k: v for k, v in edit.items() if not isinstance(v, list)}, "seconds": metrics["seconds"]}
+                 **{k: v for k, v in edit.items() if not isinstance(v, list)}, "seconds": metrics["seconds"],
+                 **{f"off-manifold: {k}": v for k, v in metrics.get("off_manifold", {}).items()}}
         title = f"{self.opt.name} ({self.opt.which_epoch}): " + \
             (f"{self.plan.mode} {self.plan.name}" if self.plan else "reconstruction")
         figures = [("per-class IoU (Fig. 2 of the paper)", chart)]

@@ -384,3 +384,11 @@ def test_the_fast_training_block_is_the_plain_block_with_the_output_conv_folded_
     fused = fused_up_block(x, block_weights(block, project), block.norm_in, block.norm_out)
     torch.testing.assert_close(fused, project(block(x)))
     torch.testing.assert_close(fused_up_block(x, block_weights(block), block.norm_in, block.norm_out), block(x))
+
+
+def test_building_the_fast_path_leaves_the_global_rng_alone():
+    """Evaluating during training builds a fast object; that must not change the run's later noise draws."""
+    vae = tiny_vae()
+    state = torch.random.get_rng_state()
+    compile_for_inference(vae)
+    assert torch.equal(torch.random.get_rng_state(), state)

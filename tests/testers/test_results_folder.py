@@ -10,7 +10,7 @@ import test as test_entry
 import train
 from tests.reliability.conftest import LIGHT_SHAPEVAE
 from tests.reliability.helpers import folder_digest, one_error_line, run_entry
-from testers.output import directions_path
+from testers.output import directions_path, prior_path
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,17 @@ def test_attribute_directions_are_keyed_by_the_checkpoint_content(tmp_path):
     opt = SimpleNamespace(results_dir=str(tmp_path))
     paths = {directions_path(opt, "run", p) for p in (first, second)}
     assert len(paths) == 2 and all(p.parent == tmp_path / "run" / "cache" for p in paths)
+
+
+def test_the_latent_prior_is_cached_beside_the_directions_keyed_by_the_checkpoint_content(tmp_path):
+    first, second = tmp_path / "1_net_G.pth", tmp_path / "2_net_G.pth"
+    first.write_bytes(b"epoch one")
+    second.write_bytes(b"epoch two")
+    opt = SimpleNamespace(results_dir=str(tmp_path))
+    paths = {prior_path(opt, "run", p) for p in (first, second)}
+    assert len(paths) == 2 and all(p.parent == tmp_path / "run" / "cache" for p in paths)
+    assert all(p.name.startswith("latent_prior_") for p in paths)
+    assert paths.isdisjoint({directions_path(opt, "run", p) for p in (first, second)})
 
 
 def test_an_export_is_one_transaction(checkpoints, tmp_path, capsys):

@@ -222,3 +222,32 @@ def test_an_export_that_is_never_closed_leaves_no_staging_folder(tmp_path):
     del exporter
     gc.collect()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sampling_edits_fit_the_prior_once_and_report_the_off_manifold_check(trained, tmp_path):
+    checkpoints, _ = trained
+    cache = tmp_path / "tiny" / "cache"  # under --results_dir, keyed by the checkpoint's content hash
+    args = ("--edit_part", "nose", "--edit_mode", "generate", "--n_samples", "2")
+    before = sorted(p.name for p in (checkpoints / "tiny").iterdir())
+    page, aggregate = run_test(trained, tmp_path, *args, "--sample_from", "aggregate")
+    priors = list(cache.glob("latent_prior_*.pth"))
+    assert len(priors) == 1
+    prior_file = priors[0]
+    assert sorted(p.name for p in (checkpoints / "tiny").iterdir()) == before  # nothing written into checkpoints
+    stamp = prior_file.stat().st_mtime_ns
+    off = aggregate["off_manifold"]
+    assert set(off["kl_to_standard"]) >= {"skin", "nose", "cloth"} and off["samples"] == 4
+    assert off["sqrt_latent_dim"] > 0 and "kl_to_standard" in aggregate["definitions"]
+    assert aggregate["edit"]["sample_from"] == "aggregate"
+    assert "off-manifold: kl_to_standard" in page.read_text()
+    _, standard = run_test(trained, tmp_path, *args, "--sample_from", "standard")
+    assert prior_file.stat().st_mtime_ns == stamp  # reused, not refitted
+    assert standard["edit"]["sample_from"] == "standard" and standard["off_manifold"] == off
+    _, perturbed = run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "perturb",
+                            "--perturb_scale", "aggregate")
+    assert perturbed["edit"]["perturb_scale"] == "aggregate" and 0 <= perturbed["edit"]["validity"] <= 1
+    assert list(cache.glob("latent_prior_*.pth")) == [prior_file]
+    _, recon = run_test(trained, tmp_path / "r")
+    assert "off_manifold" not in recon
+    with pytest.raises(ValueError, match="--prior_samples"):  # refused at parse time, naming the flag
+        run_test(trained, tmp_path / "x", *args, "--prior_samples", "1")
