@@ -137,7 +137,9 @@ class BaseOptions:
         if opt.name is not None:
             check_run_name(opt.name)  # before it names a folder to read from
         path = opt_file_path(opt)
-        saved = read_saved_options(path) if opt.load_from_opt_file else {}
+        args = sys.argv[1:] if argv is None else list(argv)
+        asks_help = bool({"-h", "--help"} & set(args))  # --help answers even before the run is trained
+        saved = read_saved_options(path) if opt.load_from_opt_file and not (asks_help and not path.is_file()) else {}
         actions = {a.dest: a for a in first._actions}
         if "model" not in given and "model" in saved:
             opt.model = typed_value(actions["model"], saved["model"], path)

@@ -55,6 +55,8 @@ NUMERIC_RULES: dict[str, Bound] = {
     "how_many": AT_LEAST_1, "n_samples": AT_LEAST_1, "n_steps": AT_LEAST_2, "attribute_samples": AT_LEAST_2,
     "prior_samples": AT_LEAST_2,
     "edit_strength": Bound(-1e3, 1e3),
+    # the interactive editor (editor.py)
+    "port": Bound(1, 65535),
 }
 # String flags naming a file or folder: '' would silently mean the current folder.
 PATH_SUFFIXES = ("_dir", "root", "_file", "_weights")

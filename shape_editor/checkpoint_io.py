@@ -43,7 +43,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
                             "load only checkpoints you trust, re-saved as plain state_dicts") from None
         raise corrupt(path) from None
     except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, TypeError, AttributeError,
-            struct.error, MemoryError, OverflowError):  # random bytes reach any of these
+            AssertionError, struct.error, MemoryError, OverflowError):  # random bytes reach any of these
         raise corrupt(path) from None
 
 

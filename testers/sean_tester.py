@@ -34,7 +34,8 @@ from testers.export import MaskExporter, check_export_target
 from testers.pipeline import ShapePlugin
 from testers.shapevae_tester import TARGET_MODES, caption, fixed_target, paired_targets
 from util.checkpoint import check_options_match
-from util.image import save_image, tensor_to_image
+from util.image import save_image, tensor_to_image, to_numpy
+from util.overlay import changed_pixels_overlay
 from util.visualizer import Visual, save_results_page
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class SEANTester(BaseTester):
         """One row per input (SEAN) or per edited variant (pipeline), columns in display order."""
         rows = []
         for b, path in enumerate(batch["path"]):
-            name = f"{start + b:04d} {Path(path).stem}"
+            name = f"input {start + b} · {Path(path).stem}"
             source = {"photo": batch["image"][b], "mask": batch["label"][b]}
             if edit is None:
                 rows.append((name, {**source, "synthesized": fake[b]}))
@@ -155,9 +156,11 @@ class SEANTester(BaseTester):
             for k in range(edit.masks.shape[1]):
                 label = caption(self.plan, edit, k)
                 visuals = dict(source) if targets is None else {**source, "target mask": targets[b]}
-                visuals.update({f"edited mask ({label})": edit.masks[b, k], "synthesized from mask": fake[b],
+                changed = changed_pixels_overlay(to_numpy(batch["label"][b, 0]), to_numpy(edit.masks[b, k]))
+                visuals.update({f"edited mask ({label})": edit.masks[b, k], "changed pixels vs mask": changed,
+                                "synthesized from mask": fake[b],
                                 f"synthesized from edited mask ({label})": fake_edited[b, k]})
-                rows.append((f"{name}: {label}", visuals))
+                rows.append((f"{name} · {label}", visuals))
         return rows
 
     def summarise(self, totals: dict[str, float], inputs: int, seconds: float) -> dict[str, Any]:
@@ -182,6 +185,6 @@ class SEANTester(BaseTester):
         what = f"{self.opt.shape_name} {self.plan.mode} {self.plan.name}" if self.plan else "reconstruction"
         shown = {"inputs": metrics["inputs"], **metrics["reconstruction"],
                  **{k: v for k, v in metrics.get("edit", {}).items() if not isinstance(v, list)},
-                 "seconds": metrics["seconds"], "metric definitions": metrics["definitions"]}
+                 "seconds": metrics["seconds"]}
         return save_results_page(web_dir, f"{self.opt.name} ({self.opt.which_epoch}): {what}", rows, shown,
-                                 image_width=self.opt.display_winsize)
+                                 image_width=self.opt.display_winsize, definitions=metrics["definitions"])

@@ -21,7 +21,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data",),
     ("models",),
     ("options", "trainers", "testers"),
-    ("train", "test"),
+    ("editor_app",),
+    ("train", "test", "editor"),
     ("scripts", "benchmarks"),
 )
 LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package in packages}

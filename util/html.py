@@ -2,6 +2,8 @@
 
 All text goes through dominate, which escapes it, so names with `<`, `&`, quotes or unicode render
 as text. Image and link addresses are URL-quoted so file names with spaces, `#` or `?` still resolve.
+Rows of images are flex boxes that wrap, so no page is wider than its window (a 1400 px window shows
+five 256 px masks a row, then wraps); `add_legend` shows the class colours of the masks.
 """
 from __future__ import annotations
 
@@ -12,8 +14,26 @@ from urllib.parse import quote
 
 import dominate
 from dominate import tags
+from dominate.util import raw
 
 from shape_editor.fileio import atomic_write_text
+from shape_editor.labels import LABEL_NAMES, PALETTE
+
+PAGE_CSS = """
+body {font-family: sans-serif; margin: 12px; overflow-wrap: break-word}
+img {max-width: 100%; height: auto; image-rendering: pixelated}
+.row {display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start}
+.cell {margin: 0; text-align: center; font-size: 0.85em}
+.panel {display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start}
+.panel > .metrics {flex: 1 1 520px; max-width: 760px; font-size: 0.85em}
+.panel > figure {flex: 0 1 560px; margin: 0; max-width: 100%}
+table {border-collapse: collapse}
+td, th {border: 1px solid #bbb; padding: 3px 6px; vertical-align: top}
+.legend {display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.85em; margin: 6px 0}
+.swatch {display: inline-block; width: 12px; height: 12px; border: 1px solid #888; margin-right: 4px}
+nav {margin: 8px 0}
+nav a, nav b {margin-right: 8px}
+"""
 
 
 def url_for(path: str | PurePath) -> str:
@@ -40,6 +60,8 @@ class HTML:
         self.doc = dominate.document(title=title)
         with self.doc.head:
             tags.meta(charset="utf-8")
+            tags.meta(name="viewport", content="width=device-width, initial-scale=1")
+            tags.style(raw(PAGE_CSS))  # our own constant: not escaped, so `>` selectors work
             if refresh > 0:
                 tags.meta(http_equiv="refresh", content=str(refresh))
 
@@ -58,7 +80,7 @@ class HTML:
     def add_images(
         self, images: list[str], captions: list[str], links: list[str] | None = None, width: int = 256
     ) -> None:
-        """Add one table row of images (paths relative to `web_dir`), each with a text caption.
+        """Add one wrapping row of images (paths relative to `web_dir`), each with a text caption.
 
         Each image links to `links[i]` (default: the image itself, for the full-size view).
         """
@@ -68,15 +90,12 @@ class HTML:
                 f"images, captions and links differ in length: {len(images)}, {len(captions)}, {len(links)}"
             )
         with self.doc:
-            with tags.table(border=1, style="table-layout: fixed;"):
-                with tags.tr():
-                    for image, caption, link in zip(images, captions, links):
-                        with tags.td(style="word-wrap: break-word; text-align: center; vertical-align: top;"):
-                            with tags.p():
-                                with tags.a(href=url_for(link)):
-                                    tags.img(style=f"width:{width}px", src=url_for(image), alt=caption)
-                                tags.br()
-                                tags.span(caption)
+            with tags.div(cls="row"):
+                for image, caption, link in zip(images, captions, links):
+                    with tags.figure(cls="cell", style=f"width:{width}px"):
+                        with tags.a(href=url_for(link)):
+                            tags.img(style=f"width:{width}px", src=url_for(image), alt=caption)
+                        tags.figcaption(caption)
 
     def add_image(self, path: str, caption: str, width: int | None = 512) -> None:
         """Add a single figure (e.g. a plot) with a caption; it links to the full-size file.
@@ -92,18 +111,45 @@ class HTML:
 
     def add_table(self, rows: list[dict[str, object]], caption: str | None = None) -> None:
         """Add a table whose columns are the union of the rows' keys, in first-seen order."""
-        columns = list(dict.fromkeys(key for row in rows for key in row))
         with self.doc:
-            with tags.table(border=1, style="border-collapse: collapse;", cellpadding=4):
-                if caption is not None:
-                    tags.caption(caption)
-                with tags.tr():
-                    for column in columns:
-                        tags.th(column)
-                for row in rows:
-                    with tags.tr():
-                        for column in columns:
-                            tags.td(format_value(row.get(column)))
+            table(rows, caption)
+
+    def add_panel(self, rows: list[dict[str, object]], figures: list[tuple[str, str]], caption: str | None = None,
+                  width: int = 560) -> None:
+        """A table with figures (`(caption, path)`) beside it; they wrap below it in a narrow window."""
+        with self.doc:
+            with tags.div(cls="panel"):
+                if rows:
+                    with tags.div(cls="metrics"):  # a table ignores max-width; its box does not
+                        table(rows, caption)
+                for figure_caption, path in figures:
+                    with tags.figure():
+                        with tags.a(href=url_for(path)):
+                            tags.img(style=f"width:{width}px", src=url_for(path), alt=figure_caption)
+                        tags.figcaption(figure_caption)
+
+    def add_legend(self, names: tuple[str, ...] = LABEL_NAMES) -> None:
+        """The colour of every class, as the masks on the page are painted."""
+        with self.doc:
+            with tags.div(cls="legend"):
+                for index, name in enumerate(names):
+                    r, g, b = (int(v) for v in PALETTE[index])
+                    with tags.span():
+                        tags.span(cls="swatch", style=f"background: rgb({r},{g},{b})")
+                        tags.span(f"{index} {name}")
+
+    def add_nav(self, pages: list[str], current: int) -> None:
+        """Links to the pages of a result split over several files (`current` is this page, 0-based)."""
+        if len(pages) < 2:
+            return
+        with self.doc:
+            with tags.nav():
+                tags.span("pages:")
+                for index, page in enumerate(pages):
+                    if index == current:
+                        tags.b(str(index + 1))
+                    else:
+                        tags.a(str(index + 1), href=url_for(page))
 
     def save(self, filename: str = "index.html") -> Path:
         """Write the page atomically to `web_dir/filename` and return its path."""
@@ -112,3 +158,18 @@ class HTML:
         path = self.web_dir / filename
         atomic_write_text(path, self.doc.render())
         return path
+
+
+def table(rows: list[dict[str, object]], caption: str | None = None) -> None:
+    """A table (inside an open dominate context) whose columns are the rows' keys in first-seen order."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with tags.table():
+        if caption is not None:
+            tags.caption(caption)
+        with tags.tr():
+            for column in columns:
+                tags.th(column)
+        for row in rows:
+            with tags.tr():
+                for column in columns:
+                    tags.td(format_value(row.get(column)))

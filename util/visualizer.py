@@ -183,6 +183,7 @@ class Visualizer:
     def _write_page(self) -> None:
         page = HTML(self.web_dir, f"Experiment name = {self.name}")
         page.add_header(f"Experiment: {self.name}", level=2)
+        page.add_legend()
         if self.loss_plot_path.exists():
             page.add_image(self.loss_plot_path.name, "training losses vs step", width=None)
         metrics = self._read_metrics()
@@ -213,14 +214,31 @@ def _link_figure(web_dir: Path, figure: Path) -> str:
         return f"figures/{target.name}"
 
 
-def _add_metric_tables(page: HTML, metrics: Mapping[str, object]) -> None:
-    """Scalars go in one `metric | value` table; each nested mapping (e.g. per-class IoU) gets its own."""
-    scalars = [{"metric": name, "value": value} for name, value in metrics.items() if not isinstance(value, Mapping)]
-    if scalars:
-        page.add_table(scalars, caption="metrics")
+PAGE_ROWS = 50  # rows (inputs, or input-sample pairs) per result page
+
+
+def metric_rows(metrics: Mapping[str, object], definitions: Mapping[str, str] | None = None) -> list[dict[str, object]]:
+    """One compact `metric | value | definition` table; a nested mapping adds one row per key (`name: key`).
+
+    A metric `"mIoU (%)"` takes the definition of `"mIoU"`.
+    """
+    definitions = definitions or {}
+    rows: list[dict[str, object]] = []
     for name, value in metrics.items():
-        if isinstance(value, Mapping):
-            page.add_table([{"name": key, "value": item} for key, item in value.items()], caption=name)
+        items = value.items() if isinstance(value, Mapping) else [(None, value)]
+        for key, item in items:
+            label = name if key is None else f"{name}: {key}"
+            row: dict[str, object] = {"metric": label, "value": item}
+            definition = definitions.get(name, definitions.get(name.split(" (")[0]))
+            if definitions:
+                row["definition"] = definition if key is None else None
+            rows.append(row)
+    return rows
+
+
+def page_file(index: int) -> str:
+    """File of result page `index` (0-based): index.html, index_2.html, index_3.html, ..."""
+    return "index.html" if index == 0 else f"index_{index + 1}.html"
 
 
 def save_results_page(
@@ -230,34 +248,46 @@ def save_results_page(
     metrics: Mapping[str, object] | None = None,
     figures: list[tuple[str, Path]] | None = None,
     image_width: int = 256,
+    definitions: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a test page (`results/<name>/<phase>_<epoch>/index.html`) and its images.
 
+    Rows are split over pages of at most PAGE_ROWS (`index.html`, `index_2.html`, ...) linked to each
+    other; the first page also holds the metrics (one compact table, the figures beside it). Every page
+    has the class colour legend.
+
     Args:
         rows: one `(row name, {visual name: sample})` per input, visuals in display order. Each sample
-            is one item (`[3, H, W]`, `[1, H, W]` / `[H, W]` ids, `[C, H, W]` logits) or a batch whose
-            first item is shown. Images go to `web_dir/images/<row>_<visual>.png` with sanitised,
-            de-duplicated names, so no row name can write outside `web_dir`.
-        metrics: scalars and nested name -> value mappings, shown as tables.
+            is one item (`[3, H, W]`, `[1, H, W]` / `[H, W]` ids, `[C, H, W]` logits, uint8 `[H, W, 3]`
+            picture) or a batch whose first item is shown. Images go to `web_dir/images/<row>_<visual>.png`
+            with sanitised, de-duplicated names, so no row name can write outside `web_dir`.
+        metrics: scalars and nested name -> value mappings, shown as one table.
         figures: `(caption, path)`; a path outside `web_dir` is copied into `web_dir/figures`.
+        definitions: metric name -> what it measures, a column of the table.
 
     Returns:
-        The path of the saved `index.html`.
+        The path of the first page, `index.html`.
     """
     web_dir = Path(web_dir)
-    page = HTML(web_dir, title)
-    page.add_header(title, level=2)
-    if metrics:
-        _add_metric_tables(page, metrics)
-    for caption, figure in figures or []:
-        page.add_image(_link_figure(web_dir, Path(figure)), caption, width=None)
     names = (f"{safe_filename(row)}_{safe_filename(name)}" for row, visuals in rows for name in visuals)
     stems = iter(unique_stems(names))
-    for row, visuals in rows:
-        files = []
-        for value in visuals.values():
-            files.append(f"images/{next(stems)}.png")
-            save_image(to_visual(first_sample(value)), web_dir / files[-1])
-        page.add_header(row, level=4)
-        page.add_images(files, list(visuals), width=image_width)
-    return page.save()
+    chunks = [rows[start:start + PAGE_ROWS] for start in range(0, len(rows), PAGE_ROWS)] or [[]]
+    files = [page_file(index) for index in range(len(chunks))]
+    for index, chunk in enumerate(chunks):
+        page = HTML(web_dir, title if index == 0 else f"{title} (page {index + 1})")
+        page.add_header(title, level=2)
+        page.add_nav(files, index)
+        if index == 0:
+            linked = [(caption, _link_figure(web_dir, Path(figure))) for caption, figure in figures or []]
+            page.add_panel(metric_rows(metrics or {}, definitions), linked, caption="metrics" if metrics else None)
+        page.add_legend()
+        for row, visuals in chunk:
+            images = []
+            for value in visuals.values():
+                images.append(f"images/{next(stems)}.png")
+                save_image(to_visual(first_sample(value)), web_dir / images[-1])
+            page.add_header(row, level=4)
+            page.add_images(images, list(visuals), width=image_width)
+        page.add_nav(files, index)
+        page.save(files[index])
+    return web_dir / files[0]

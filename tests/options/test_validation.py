@@ -7,6 +7,7 @@ import pytest
 import data
 import test as test_entry
 import train
+from editor_app.options import EditorOptions
 from options.test_options import TestOptions
 from options.train_options import TrainOptions
 from options.validation import NUMERIC_RULES, numeric_actions
@@ -36,7 +37,7 @@ def test_bad_numbers_and_paths_fail_at_parse_time(main, argv, expected, tmp_path
 
 
 def all_parsers():
-    for options in (TrainOptions(), TestOptions()):
+    for options in (TrainOptions(), TestOptions(), EditorOptions()):
         for model in ("shapevae", "sean"):
             for mode in data.available_dataset_modes():
                 yield options.full_parser(model, mode)
@@ -53,6 +54,14 @@ def test_enc_size_defaults_to_min_128_crop(tmp_path, crop, given, expected):
     argv = ["--crop_size", str(crop), "--load_size", str(crop), "--checkpoints_dir", str(tmp_path)]
     opt = TrainOptions().parse(argv + ([] if given is None else ["--enc_size", str(given)]))
     assert opt.enc_size == expected
+
+
+def test_test_help_needs_no_trained_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no checkpoints/shapevae/opt.json here
+    with pytest.raises(SystemExit) as exit_info:
+        test_entry.main(["--help"])
+    assert exit_info.value.code == 0 and "--edit_part" in capsys.readouterr().out
+    assert not list(tmp_path.iterdir())
 
 
 def help_text(capsys, *argv) -> str:

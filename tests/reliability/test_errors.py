@@ -108,7 +108,11 @@ def test_corrupt_and_code_carrying_checkpoints_are_told_apart(tmp_path):
     truncated = tmp_path / "truncated.pth"
     torch.save({"w": torch.ones(3)}, truncated)
     truncated.write_bytes(truncated.read_bytes()[:200])
-    for path in (random_bytes, truncated):
+    garbled = []  # bytes the unpickler rejects with IndexError / KeyError rather than UnpicklingError
+    for i, data in enumerate((b"a", b"h\x05")):
+        garbled.append(tmp_path / f"garbled{i}.pth")
+        garbled[-1].write_bytes(data)
+    for path in (random_bytes, truncated, *garbled):
         with pytest.raises(UserError, match=r"corrupt or not a PyTorch checkpoint \(.*\.pth\): restore it"):
             load_checkpoint(path)
     carrying = tmp_path / "code.pth"

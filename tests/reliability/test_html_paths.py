@@ -64,7 +64,7 @@ def test_results_page_and_export_of_nasty_file_names(nasty_run):
     assert page == results / NASTY_RUN / "test_latest_generate_nose" / "index.html"
     assert_escaped(page, *NASTY_FILES, NASTY_RUN)
     files = assert_links_resolve(page)
-    assert len([f for f in files if f.parent.name == "images"]) == 2 * len(NASTY_FILES) * 4  # 4 visuals a row
+    assert len([f for f in files if f.parent.name == "images"]) == 2 * len(NASTY_FILES) * (2 + 2 * 2)  # a row: input, recon, 2 samples and their overlays
     exported = sorted(p.name for p in (export / "labels").iterdir())
     assert len(exported) == 2 * len(NASTY_FILES)
     assert all(not name.startswith(".") and "/" not in name and "<" not in name for name in exported)

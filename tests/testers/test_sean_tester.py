@@ -16,7 +16,8 @@ from tests.conftest import TINY_SHAPEVAE
 from tests.models.test_sean_model import TINY_SEAN_TRAIN
 from tests.testers.test_shapevae_tester import page_images
 
-PIPELINE_COLUMNS = ["photo", "mask", "edited mask (nose generate sample {k})", "synthesized from mask",
+PIPELINE_COLUMNS = ["photo", "mask", "edited mask (nose generate sample {k})", "changed pixels vs mask",
+                    "synthesized from mask",
                     "synthesized from edited mask (nose generate sample {k})"]
 
 
@@ -62,7 +63,8 @@ def test_pipeline_page_has_the_five_columns(checkpoints, tmp_path, shape_name):
 def test_target_and_attribute_edits_feed_sean(checkpoints, tmp_path, flags, edited):
     page, _ = run_test(checkpoints, tmp_path, "--shape_name", "vae32", "--edit_part", "nose", *flags)
     source = ["photo", "mask", "target mask"] if "swap" in flags else ["photo", "mask"]
-    row = [[*source, f"edited mask ({e})", "synthesized from mask", f"synthesized from edited mask ({e})"]
+    row = [[*source, f"edited mask ({e})", "changed pixels vs mask", "synthesized from mask",
+            f"synthesized from edited mask ({e})"]
            for e in edited]
     assert page_images(page).captions == [c for _ in range(2) for r in row for c in r]
 

@@ -70,7 +70,9 @@ def test_generate_nose_writes_page_and_metrics(trained, tmp_path):
         assert name in metrics["definitions"]
     assert "smoothness" not in edit
     images = page_images(page)
-    assert len(images.sources) == 1 + 2 * (2 + 3)  # bar chart + per input: input, reconstruction, 3 samples
+    assert len(images.sources) == 1 + 2 * (2 + 2 * 3)  # chart + per input: input, recon, 3 samples and their overlays
+    assert images.captions[3:5] == ["nose generate sample 0", "nose generate sample 0: changed pixels vs reconstruction"]
+    assert "input 1 · 1000000001 · nose generate" in page.read_text()
     for src in images.sources:
         assert (page.parent / src).is_file(), src
     assert "per_class_iou.png" in images.sources
@@ -92,7 +94,7 @@ def test_every_mode_runs_with_its_metrics(trained, tmp_path, mode, per_input, ex
     assert not {"validity", "locality", "diversity", "smoothness"} - expected & set(metrics["edit"])
     images = page_images(page)
     with_target = mode in ("interpolate", "swap")
-    assert len(images.sources) == 1 + 2 * (2 + with_target + per_input)
+    assert len(images.sources) == 1 + 2 * (2 + with_target + 2 * per_input)  # every edit with its overlay
     if mode == "interpolate":
         assert "nose-mouth interpolate alpha=0.50" in images.captions
         assert metrics["edit"]["smoothness"] >= 1
@@ -133,7 +135,7 @@ def row_image(page, row, caption):
     """The colour picture shown for input `row` under `caption`, uint8 [H, W, 3]."""
     images = page_images(page)
     matches = [src for src, cap in zip(images.sources, images.captions)
-               if cap == caption and Path(src).name.startswith(f"{row:04d}")]
+               if cap == caption and Path(src).name.startswith(f"input_{row}_")]
     assert len(matches) == 1, (caption, images.captions)
     return np.asarray(Image.open(page.parent / matches[0]).convert("RGB"))
 

@@ -136,11 +136,28 @@ def test_results_page_stays_inside_web_dir(tmp_path) -> None:
     raw = page.read_text(encoding="utf-8")
     assert "<script>" not in raw and "<epoch>" not in raw
     text = parse_page(page).text
-    assert {"../evil", "a b/<script>", "été", "input", "mask", "70.31", "nose", "0.5"} <= set(text)
+    assert {"../evil", "a b/<script>", "été", "input", "mask", "70.31", "IoU: nose", "0.5", "2 nose"} <= set(text)
     mask = np.asarray(Image.open(web / "images" / "_evil_mask.png"))
     assert tuple(mask[0, 0]) == (76, 153, 0)
     with pytest.raises(FileNotFoundError, match="missing.png"):
         save_results_page(web, "t", [], figures=[("x", tmp_path / "missing.png")])
+
+
+def test_results_pages_hold_at_most_50_rows_and_link_each_other(tmp_path) -> None:
+    sample = {"mask": torch.full((4, 4), 2), "changed": np.zeros((4, 4, 3), np.uint8)}
+    rows = [(f"input {i}", sample) for i in range(120)]
+    first = save_results_page(tmp_path, "t", rows, {"mIoU (%)": 70.0, "seconds": 1.5},
+                              definitions={"mIoU": "mean IoU over classes"})
+    pages = [first, tmp_path / "index_2.html", tmp_path / "index_3.html"]
+    headers = [re.findall(r"<h4>(input \d+)</h4>", page.read_text()) for page in pages]
+    assert [len(h) for h in headers] == [50, 50, 20] and headers[2][-1] == "input 119"
+    assert not (tmp_path / "index_4.html").exists()
+    for page in pages:
+        links = parse_page(page).links
+        assert {"index.html", "index_2.html", "index_3.html"} - {page.name} <= set(links)
+    cells = re.findall(r"<td>(.*?)</td>", first.read_text())
+    assert cells[:6] == ["mIoU (%)", "70", "mean IoU over classes", "seconds", "1.5", ""]
+    assert "<td>mIoU (%)</td>" not in pages[1].read_text()  # the metrics are on the first page only
 
 
 def test_bar_chart_validates_lengths(tmp_path) -> None:
