@@ -34,7 +34,9 @@ from shape_editor.cli import run_cli
 from shape_editor.editor import MaskEditor
 from shape_editor.errors import UserError
 from shape_editor.fileio import safe_child
-from testers.output import directions_path
+from shape_editor.prior_store import load_or_fit_prior
+from shape_editor.shape_vae import ShapeVAE
+from testers.output import directions_path, prior_path
 from util.distributed import select_device
 
 logger = logging.getLogger("editor")
@@ -65,7 +67,19 @@ def build_context(opt: argparse.Namespace, device: torch.device) -> tuple[Editor
             raise ValueError(masks_only_message(opt))
         renderer = RenderWorker(SeanPainter(opt, device))
     downloads = Path(tempfile.mkdtemp(prefix="shapevae-editor-"))
-    return EditorContext(EditEngine(MaskEditor(vae), directions), dataset, opt, downloads), renderer
+    return EditorContext(EditEngine(sampling_editor(opt, vae, checkpoint, vae_opt), directions), dataset, opt,
+                         downloads), renderer
+
+
+def sampling_editor(opt: argparse.Namespace, vae: ShapeVAE, checkpoint: Path, vae_opt: argparse.Namespace
+                    ) -> MaskEditor:
+    """The editor drawing codes as `test.py` does: from the latent prior fitted to the training codes
+    (`--sample_from aggregate`, cached under --results_dir like the tester's), or from N(0, I)."""
+    if opt.sample_from == "standard" and opt.perturb_scale == "standard":
+        return MaskEditor(vae)
+    prior = load_or_fit_prior(prior_path(opt, opt.shape_name, checkpoint), checkpoint, vae,
+                              lambda: data.create_dataset(vae_opt, "train"), opt.prior_samples)
+    return MaskEditor(vae, prior, sample_from=opt.sample_from, scale_perturb=opt.perturb_scale == "aggregate")
 
 
 def start(argv: Sequence[str], *, block: bool = True) -> tuple[Any, EditorContext, str]:
