@@ -4,6 +4,7 @@ Serves a Gradio page on --host:--port (default 127.0.0.1:7860): pick a test face
 generate / perturb / interpolate / swap parts, push them along attribute directions, paint with a brush,
 undo and redo, download the masks and, with a SEAN run, see the face rendered in the photo's style.
 """
+
 from __future__ import annotations
 
 import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)
@@ -54,31 +55,46 @@ def build_context(opt: argparse.Namespace, device: torch.device) -> tuple[Editor
     @functools.cache
     def directions(part: int) -> AttributeDirections:
         # keyed by the checkpoint's content, under --results_dir: the checkpoint folder may be read-only
-        return load_or_fit_directions(directions_path(opt, opt.shape_name, checkpoint), vae,
-                                      lambda: data.create_dataset(vae_opt, "train"), part, opt.attribute_samples)
+        return load_or_fit_directions(
+            directions_path(opt, opt.shape_name, checkpoint),
+            vae,
+            lambda: data.create_dataset(vae_opt, "train"),
+            part,
+            opt.attribute_samples,
+        )
 
     dataset = data.create_dataset(opt, phase=opt.phase)
     if len(dataset) < 1:
-        raise UserError(f"the {opt.phase} split is empty", f"--phase {opt.phase}",
-                        "give a dataset with at least one face to start from")
+        raise UserError(
+            f"the {opt.phase} split is empty",
+            f"--phase {opt.phase}",
+            "give a dataset with at least one face to start from",
+        )
     renderer = None
     if opt.sean:
         if "image" not in dataset[0]:
             raise ValueError(masks_only_message(opt))
         renderer = RenderWorker(SeanPainter(opt, device))
     downloads = Path(tempfile.mkdtemp(prefix="shapevae-editor-"))
-    return EditorContext(EditEngine(sampling_editor(opt, vae, checkpoint, vae_opt), directions), dataset, opt,
-                         downloads), renderer
+    return EditorContext(
+        EditEngine(sampling_editor(opt, vae, checkpoint, vae_opt), directions), dataset, opt, downloads
+    ), renderer
 
 
-def sampling_editor(opt: argparse.Namespace, vae: ShapeVAE, checkpoint: Path, vae_opt: argparse.Namespace
-                    ) -> MaskEditor:
+def sampling_editor(
+    opt: argparse.Namespace, vae: ShapeVAE, checkpoint: Path, vae_opt: argparse.Namespace
+) -> MaskEditor:
     """The editor drawing codes as `test.py` does: from the latent prior fitted to the training codes
     (`--sample_from aggregate`, cached under --results_dir like the tester's), or from N(0, I)."""
     if opt.sample_from == "standard" and opt.perturb_scale == "standard":
         return MaskEditor(vae)
-    prior = load_or_fit_prior(prior_path(opt, opt.shape_name, checkpoint), checkpoint, vae,
-                              lambda: data.create_dataset(vae_opt, "train"), opt.prior_samples)
+    prior = load_or_fit_prior(
+        prior_path(opt, opt.shape_name, checkpoint),
+        checkpoint,
+        vae,
+        lambda: data.create_dataset(vae_opt, "train"),
+        opt.prior_samples,
+    )
     return MaskEditor(vae, prior, sample_from=opt.sample_from, scale_perturb=opt.perturb_scale == "aggregate")
 
 

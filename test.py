@@ -3,6 +3,7 @@
 `--model shapevae` edits masks with the shape editor; `--model sean` synthesises photos, and with
 `--shape_name` feeds it masks edited by that shape-VAE run (the plugin pipeline).
 """
+
 from __future__ import annotations
 
 import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)

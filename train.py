@@ -1,4 +1,5 @@
 """Train a model: `python train.py --model shapevae` (or `--model sean`); `torchrun` for several processes."""
+
 from __future__ import annotations
 
 import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)
@@ -58,15 +59,23 @@ def claim_run_dir(lock: RunLock, opt: argparse.Namespace) -> None:
         remove_own_temp_files(lock.run_dir)
 
 
-def fit(opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None, on_step: StepHook | None = None
-        ) -> trainers.BaseTrainer:
+def fit(
+    opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None, on_step: StepHook | None = None
+) -> trainers.BaseTrainer:
     """Build data, model and trainer, claim the run folder (rank 0 holds `lock`), then train to the end."""
     device = select_device(opt.gpu_ids, dist_info.local_rank)
     seed_everything(opt.seed + dist_info.rank)
     train_set = data.create_dataset(opt)
-    loader = create_dataloader(train_set, batch_size=opt.batchSize, shuffle=not opt.serial_batches, seed=opt.seed,
-                               num_workers=opt.nThreads, rank=dist_info.rank, world_size=dist_info.world_size,
-                               pin_memory=device.type == "cuda")
+    loader = create_dataloader(
+        train_set,
+        batch_size=opt.batchSize,
+        shuffle=not opt.serial_batches,
+        seed=opt.seed,
+        num_workers=opt.nThreads,
+        rank=dist_info.rank,
+        world_size=dist_info.world_size,
+        pin_memory=device.type == "cuda",
+    )
     model = models.create_model(opt)
     if lock is not None:
         claim_run_dir(lock, opt)
@@ -76,14 +85,24 @@ def fit(opt: argparse.Namespace, dist_info: DistInfo, lock: RunLock | None, on_s
         trainer.load_resume()
     if dist_info.is_main:
         TrainOptions().save_options(opt)
-    visualizer = Visualizer(opt.checkpoints_dir, opt.name, use_html=not opt.no_html,
-                            display_winsize=opt.display_winsize, is_main_process=dist_info.is_main)
+    visualizer = Visualizer(
+        opt.checkpoints_dir,
+        opt.name,
+        use_html=not opt.no_html,
+        display_winsize=opt.display_winsize,
+        is_main_process=dist_info.is_main,
+    )
     test_loader = held_out_loader(opt) if dist_info.is_main and opt.eval_freq > 0 else None
     progress = trainer.progress
     while not trainer.finished():
         start_epoch(loader, progress.epoch, progress.epoch_iter)
-        bar = tqdm(loader, total=loader.sampler.batches_per_epoch, initial=progress.epoch_iter,
-                   desc=f"epoch {progress.epoch}/{trainer.total_epochs}", disable=not dist_info.is_main)
+        bar = tqdm(
+            loader,
+            total=loader.sampler.batches_per_epoch,
+            initial=progress.epoch_iter,
+            desc=f"epoch {progress.epoch}/{trainer.total_epochs}",
+            disable=not dist_info.is_main,
+        )
         tic = time.perf_counter()
         for batch in bar:
             losses = trainer.run_step(batch)

@@ -6,6 +6,7 @@ under bf16 autocast, and counts how often bf16 and fp32 inference of the same ne
 One seed cannot resolve half a point (fp32 alone spans several points over seeds), so the verdict is the
 mean gap over `--seeds`. Prints a table and writes JSON under benchmarks/out/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,18 +30,57 @@ PRECISIONS = ("none", "bf16")
 
 
 def train_flags(args: argparse.Namespace) -> list[str]:
-    return ["--model", "shapevae", "--gpu_ids", "-1", "--dataset_mode", "synthetic", "--no_synthetic_images",
-            "--load_size", str(args.crop_size), "--crop_size", str(args.crop_size), "--enc_size", str(args.enc_size),
-            "--ngf", str(args.ngf), "--synthetic_size", str(args.train_size),
-            "--synthetic_test_size", str(args.test_size), "--batchSize", str(args.batch)]
+    return [
+        "--model",
+        "shapevae",
+        "--gpu_ids",
+        "-1",
+        "--dataset_mode",
+        "synthetic",
+        "--no_synthetic_images",
+        "--load_size",
+        str(args.crop_size),
+        "--crop_size",
+        str(args.crop_size),
+        "--enc_size",
+        str(args.enc_size),
+        "--ngf",
+        str(args.ngf),
+        "--synthetic_size",
+        str(args.train_size),
+        "--synthetic_test_size",
+        str(args.test_size),
+        "--batchSize",
+        str(args.batch),
+    ]
 
 
 def train(args: argparse.Namespace, amp: str, seed: int, checkpoints: Path) -> float:
     """Run train.py with `--amp amp` in a fresh process; returns its wall seconds."""
-    command = [sys.executable, "train.py", *train_flags(args), "--seed", str(seed), "--amp", amp,
-               "--name", f"amp_{amp}_{seed}",
-               "--checkpoints_dir", str(checkpoints), "--niter", str(args.niter), "--lr", str(args.lr),
-               "--nThreads", "0", "--eval_freq", "0", "--no_html", "--display_freq", "1000000"]
+    command = [
+        sys.executable,
+        "train.py",
+        *train_flags(args),
+        "--seed",
+        str(seed),
+        "--amp",
+        amp,
+        "--name",
+        f"amp_{amp}_{seed}",
+        "--checkpoints_dir",
+        str(checkpoints),
+        "--niter",
+        str(args.niter),
+        "--lr",
+        str(args.lr),
+        "--nThreads",
+        "0",
+        "--eval_freq",
+        "0",
+        "--no_html",
+        "--display_freq",
+        "1000000",
+    ]
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     return time.perf_counter() - start
@@ -70,8 +110,7 @@ def evaluate(vae: torch.nn.Module, labels: torch.Tensor, amp: str, batch: int) -
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--crop_size", type=int, default=64)
     parser.add_argument("--enc_size", type=int, default=32)
     parser.add_argument("--ngf", type=int, default=16)
@@ -81,7 +120,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--niter", type=int, default=8, help="epochs (the same budget for both runs)")
     parser.add_argument("--lr", type=float, default=0.001)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one fp32 and one bf16 run each")
-    parser.add_argument("--out", type=Path, default=None, help="JSON [default: benchmarks/out/amp_accuracy-<time>.json]")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON [default: benchmarks/out/amp_accuracy-<time>.json]"
+    )
     return parser.parse_args(argv)
 
 
@@ -96,15 +137,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                 vae = load_shape_vae(Path(checkpoints) / f"amp_{amp}_{seed}" / "latest_net_G.pth")
                 fp32, fp32_ids = evaluate(vae, labels, "none", args.batch)
                 bf16, bf16_ids = evaluate(vae, labels, "bf16", args.batch)
-                runs.append({"seed": seed, "amp": amp, "train_s": seconds, "eval_fp32": fp32, "eval_bf16": bf16,
-                             "bf16_fp32_argmax_agreement": float((fp32_ids == bf16_ids).float().mean())})
+                runs.append(
+                    {
+                        "seed": seed,
+                        "amp": amp,
+                        "train_s": seconds,
+                        "eval_fp32": fp32,
+                        "eval_bf16": bf16,
+                        "bf16_fp32_argmax_agreement": float((fp32_ids == bf16_ids).float().mean()),
+                    }
+                )
 
     def mean_of(amp: str, key: str) -> float:
         values = [r["eval_fp32"]["mIoU"] if key == "mIoU" else r[key] for r in runs if r["amp"] == amp]
         return sum(values) / len(values)
 
     report: dict[str, object] = {
-        "settings": vars(args) | {"out": None}, "runs": runs, "native_bf16": native_bf16(),
+        "settings": vars(args) | {"out": None},
+        "runs": runs,
+        "native_bf16": native_bf16(),
         "mean_mIoU": {amp: mean_of(amp, "mIoU") for amp in PRECISIONS},
         "mean_train_s": {amp: mean_of(amp, "train_s") for amp in PRECISIONS},
     }
@@ -112,15 +163,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     report["speedup_bf16"] = report["mean_train_s"]["none"] / report["mean_train_s"]["bf16"]
     out = args.out or ROOT / "benchmarks" / "out" / f"amp_accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
     atomic_write_json(out, report, indent=2)  # strict JSON (null for undefined), never half a file
-    print(f"{'seed':>4s} {'trained with':12s} {'train s':>8s} {'mIoU fp32':>10s} {'mIoU bf16':>10s} {'acc fp32':>9s} "
-          f"{'argmax =':>9s}")
+    print(
+        f"{'seed':>4s} {'trained with':12s} {'train s':>8s} {'mIoU fp32':>10s} {'mIoU bf16':>10s} {'acc fp32':>9s} "
+        f"{'argmax =':>9s}"
+    )
     for run in runs:
-        print(f"{run['seed']:4d} {run['amp']:12s} {run['train_s']:8.1f} {run['eval_fp32']['mIoU']:10.2f} "
-              f"{run['eval_bf16']['mIoU']:10.2f} {run['eval_fp32']['accuracy']:9.2f} "
-              f"{100 * run['bf16_fp32_argmax_agreement']:8.2f}%")
-    print(f"native bf16: {report['native_bf16']}; bf16 trains {report['speedup_bf16']:.2f}x as fast; mean held-out "
-          f"mIoU over {len(args.seeds)} seeds, bf16-trained minus fp32-trained: "
-          f"{report['mIoU_gap_bf16_minus_fp32']:+.2f} points\nJSON: {out}")
+        print(
+            f"{run['seed']:4d} {run['amp']:12s} {run['train_s']:8.1f} {run['eval_fp32']['mIoU']:10.2f} "
+            f"{run['eval_bf16']['mIoU']:10.2f} {run['eval_fp32']['accuracy']:9.2f} "
+            f"{100 * run['bf16_fp32_argmax_agreement']:8.2f}%"
+        )
+    print(
+        f"native bf16: {report['native_bf16']}; bf16 trains {report['speedup_bf16']:.2f}x as fast; mean held-out "
+        f"mIoU over {len(args.seeds)} seeds, bf16-trained minus fp32-trained: "
+        f"{report['mIoU_gap_bf16_minus_fp32']:+.2f} points\nJSON: {out}"
+    )
     return report
 
 

@@ -9,6 +9,7 @@ round-robin over all of them, so that a slow spell of a shared machine hits plai
 of one of them; the median is taken over the timed runs of all rounds. Results go to a table on stdout
 and to JSON under benchmarks/out/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ from util.precision import cpu_has_native_bf16 as native_bf16
 OUT_DIR = Path(__file__).parent / "out"
 PRESETS = {
     # The paper's network: 256 px, 19 classes, latent 256, 3 bidirectional LSTM layers, decoder 512..32.
-    "paper": dict(size=dict(crop_size=256, enc_size=128, enc_widths=[1024, 512, 256], ngf=64), data_count=256,
-                  data_side=512),
+    "paper": dict(
+        size=dict(crop_size=256, enc_size=128, enc_widths=[1024, 512, 256], ngf=64), data_count=256, data_side=512
+    ),
     # Seconds in total: for the smoke test and for trying the tool.
     "tiny": dict(size=dict(crop_size=32, enc_size=16, enc_widths=[64, 32], ngf=8), data_count=16, data_side=64),
 }
@@ -43,8 +45,15 @@ GROUPS = ("train", "edit1", "edit", "export", "data")
 
 def plan(args: argparse.Namespace) -> list[tuple[str, Spec]]:
     """(row name, spec) of every measurement, plain first in each group so ratios have a reference."""
-    base = Spec(task="train", batch=args.batch, size=PRESETS[args.preset]["size"], warmup=args.warmup,
-                repeats=args.repeats, threads=args.threads, workers=args.workers)
+    base = Spec(
+        task="train",
+        batch=args.batch,
+        size=PRESETS[args.preset]["size"],
+        warmup=args.warmup,
+        repeats=args.repeats,
+        threads=args.threads,
+        workers=args.workers,
+    )
     # Without native bf16 a bf16 step takes minutes (emulated maths): time it once, without warm-up.
     native = native_bf16()
     bf16 = dict(amp="bf16") if native else dict(amp="bf16", warmup=0, repeats=1)
@@ -82,37 +91,56 @@ def run_isolated(spec: Spec) -> Measurement:
 
 def merge(measurements: Sequence[Measurement]) -> Measurement:
     """One measurement out of several rounds of the same spec: all timed runs, the highest peak."""
-    return Measurement(wall=[w for m in measurements for w in m.wall], cpu=[c for m in measurements for c in m.cpu],
-                       items=measurements[0].items, peak_rss_mb=max(m.peak_rss_mb for m in measurements),
-                       setup_s=statistics.median(m.setup_s for m in measurements))
+    return Measurement(
+        wall=[w for m in measurements for w in m.wall],
+        cpu=[c for m in measurements for c in m.cpu],
+        items=measurements[0].items,
+        peak_rss_mb=max(m.peak_rss_mb for m in measurements),
+        setup_s=statistics.median(m.setup_s for m in measurements),
+    )
 
 
 def machine() -> dict[str, object]:
     import torch
 
-    return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16()}
+    return {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": native_bf16(),
+    }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper", help="network and data sizes")
     parser.add_argument("--batch", type=int, default=8, help="batch of the training step, edit and export")
     parser.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS), help="what to measure")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement and round")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="passes over all measurements, interleaved (each pass: a fresh process per measurement)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="passes over all measurements, interleaved (each pass: a fresh process per measurement)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the data task")
-    parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
-                        help="--amp bf16 variants of train and edit; auto: only on a CPU with native bf16 (emulated "
-                             "bf16 is 20-60x slower than fp32 and a paper-size step takes minutes)")
+    parser.add_argument(
+        "--bf16",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="--amp bf16 variants of train and edit; auto: only on a CPU with native bf16 (emulated "
+        "bf16 is 20-60x slower than fp32 and a paper-size step takes minutes)",
+    )
     parser.add_argument("--compile", action="store_true", help="add torch.compile variants (minutes to compile)")
-    parser.add_argument("--in-process", action="store_true",
-                        help="measure in this process (for smoke tests: peak memory is then shared, and plain and "
-                             "fast share this process's huge-page setting)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="measure in this process (for smoke tests: peak memory is then shared, and plain and "
+        "fast share this process's huge-page setting)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON file [default: benchmarks/out/bench-<time>.json]")
     return parser.parse_args(argv)
 
@@ -132,14 +160,26 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                 loads[name].append(os.getloadavg()[0])
                 result = measure(spec) if args.in_process else run_isolated(spec)
                 rounds[name].append(result)
-                print(f"round {round_index + 1}/{args.rounds} {name:16s} median {statistics.median(result.wall):8.3f} s"
-                      f"  (load {loads[name][-1]:.1f})", file=sys.stderr, flush=True)
-    results = {name: {"spec": asdict(spec), **asdict(merge(rounds[name])), "load": [min(loads[name]), max(loads[name])]}
-               for name, spec in rows}
+                print(
+                    f"round {round_index + 1}/{args.rounds} {name:16s} median {statistics.median(result.wall):8.3f} s"
+                    f"  (load {loads[name][-1]:.1f})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    results = {
+        name: {"spec": asdict(spec), **asdict(merge(rounds[name])), "load": [min(loads[name]), max(loads[name])]}
+        for name, spec in rows
+    }
     summary = summarise(results, args.preset, args.batch)
-    report = {"preset": args.preset, "batch": args.batch, "rounds": args.rounds, "machine": machine(),
-              "time": time.strftime("%F %T"),
-              "summary": summary, "runs": results}
+    report = {
+        "preset": args.preset,
+        "batch": args.batch,
+        "rounds": args.rounds,
+        "machine": machine(),
+        "time": time.strftime("%F %T"),
+        "summary": summary,
+        "runs": results,
+    }
     out = args.out or OUT_DIR / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

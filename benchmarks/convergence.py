@@ -11,6 +11,7 @@ the default `--nThreads 0` has none). Every other flag goes to training (e.g. `-
 Writes `convergence.json` (every point, the exact flags, the machine) and `index.html` (the curves)
 to `--out_dir`, and prints a summary table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,20 @@ logger = logging.getLogger("convergence")
 
 SET_PER_CONFIGURATION = ("--recipe", "--crop_size", "--load_size", "--name", "--model")
 # Quiet, self-contained training: no per-epoch evaluation of train.py's own (it would count as training time).
-BENCHMARK_DEFAULTS = ("--model", "shapevae", "--nThreads", "0", "--eval_freq", "0", "--display_freq", "1000000000",
-                      "--print_freq", "1000000000", "--no_html", "--overwrite")
+BENCHMARK_DEFAULTS = (
+    "--model",
+    "shapevae",
+    "--nThreads",
+    "0",
+    "--eval_freq",
+    "0",
+    "--display_freq",
+    "1000000000",
+    "--print_freq",
+    "1000000000",
+    "--no_html",
+    "--overwrite",
+)
 
 
 class BudgetSpent(Exception):
@@ -59,8 +72,15 @@ def cpu_seconds() -> float:
 class CurveRecorder:
     """The `train.train` step hook that records a run's curve, keeping evaluation out of its clocks."""
 
-    def __init__(self, run: dict[str, Any], loader: DataLoader, probe: EditProbe, eval_every: int,
-                 max_cpu_seconds: float | None, save: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        run: dict[str, Any],
+        loader: DataLoader,
+        probe: EditProbe,
+        eval_every: int,
+        max_cpu_seconds: float | None,
+        save: Callable[[], None],
+    ) -> None:
         self.run, self.loader, self.probe, self.eval_every = run, loader, probe, eval_every
         self.max_cpu_seconds, self.save = max_cpu_seconds, save
         self.cpu0, self.wall0 = cpu_seconds(), time.perf_counter()
@@ -73,10 +93,14 @@ class CurveRecorder:
         if step % self.eval_every and step != trainer.planned_steps and not spent:
             return
         cpu, wall = cpu_seconds(), time.perf_counter()
-        point = {"step": step, "epoch": trainer.progress.epoch, "cpu_seconds": train_cpu,
-                 "wall_seconds": wall - self.wall0 - self.eval_wall,
-                 "lr": trainer.optimizers["G"].param_groups[0]["lr"],
-                 **evaluate_point(trainer.model.vae, self.loader, self.probe)}
+        point = {
+            "step": step,
+            "epoch": trainer.progress.epoch,
+            "cpu_seconds": train_cpu,
+            "wall_seconds": wall - self.wall0 - self.eval_wall,
+            "lr": trainer.optimizers["G"].param_groups[0]["lr"],
+            **evaluate_point(trainer.model.vae, self.loader, self.probe),
+        }
         self.run["points"].append(point)
         logger.info("%s step %d: mIoU %.2f %% after %.1f CPU-s", self.run["name"], step, point["mIoU"], train_cpu)
         self.save()
@@ -88,20 +112,36 @@ class CurveRecorder:
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = ArgumentParser(prog="python -m benchmarks.convergence", description=__doc__, allow_abbrev=False,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)  # `--crop_size` is not `--crop_sizes`
+    parser = ArgumentParser(
+        prog="python -m benchmarks.convergence",
+        description=__doc__,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # `--crop_size` is not `--crop_sizes`
     parser.add_argument("--recipes", nargs="+", choices=tuple(RECIPES), default=["paper", "ours"])
     parser.add_argument("--crop_sizes", nargs="+", type=int, default=[64], help="one run per recipe and size")
     parser.add_argument("--eval_every", type=int, default=50, help="steps between points (the last step too)")
-    parser.add_argument("--max_cpu_seconds", type=float, help="stop each run after this much training CPU time "
-                                                              "(its learning-rate schedule still plans --niter)")
+    parser.add_argument(
+        "--max_cpu_seconds",
+        type=float,
+        help="stop each run after this much training CPU time (its learning-rate schedule still plans --niter)",
+    )
     parser.add_argument("--out_dir", type=Path, help="[default: results/convergence/<timestamp>]")
     parser.add_argument("--prefix", default="convergence", help="run names are <prefix>_<recipe>_<size>px")
-    parser.add_argument("--generate_parts", nargs="+", default=list(EditProbe.generate_parts),
-                        help="parts redrawn from N(0, I) at every point")
+    parser.add_argument(
+        "--generate_parts",
+        nargs="+",
+        default=list(EditProbe.generate_parts),
+        help="parts redrawn from N(0, I) at every point",
+    )
     parser.add_argument("--perturb_part", default=EditProbe.perturb_part)
-    parser.add_argument("--strengths", nargs="+", type=float, default=list(EditProbe.strengths),
-                        help="--edit_strength values of the perturb edit")
+    parser.add_argument(
+        "--strengths",
+        nargs="+",
+        type=float,
+        default=list(EditProbe.strengths),
+        help="--edit_strength values of the perturb edit",
+    )
     parser.add_argument("--n_samples", type=int, default=EditProbe.n_samples, help="samples per edited input")
     parser.add_argument("--edit_inputs", type=int, default=EditProbe.inputs, help="held-out masks edited per point")
     args, passthrough = parser.parse_known_args(argv)
@@ -119,8 +159,20 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
 def configuration(recipe: str, size: int, args: argparse.Namespace, passthrough: list[str]) -> list[str]:
     """The training flags of one run, checked up front: a bad one fails before any run has trained."""
     name = f"{args.prefix}_{recipe}_{size}px"
-    flags = [*BENCHMARK_DEFAULTS, "--checkpoints_dir", str(args.out_dir / "checkpoints"), *passthrough,
-             "--recipe", recipe, "--crop_size", str(size), "--load_size", str(size), "--name", name]
+    flags = [
+        *BENCHMARK_DEFAULTS,
+        "--checkpoints_dir",
+        str(args.out_dir / "checkpoints"),
+        *passthrough,
+        "--recipe",
+        recipe,
+        "--crop_size",
+        str(size),
+        "--load_size",
+        str(size),
+        "--name",
+        name,
+    ]
     opt = TrainOptions().parse(flags, save=False)
     if "--enc_size" not in {arg.split("=", 1)[0] for arg in passthrough} and opt.enc_size > size:
         flags += ["--enc_size", str(size)]
@@ -132,19 +184,31 @@ def configuration(recipe: str, size: int, args: argparse.Namespace, passthrough:
     return flags
 
 
-def run_configuration(flags: list[str], args: argparse.Namespace, report: dict[str, Any],
-                      save: Callable[[], None]) -> None:
+def run_configuration(
+    flags: list[str], args: argparse.Namespace, report: dict[str, Any], save: Callable[[], None]
+) -> None:
     """Train one configuration with `train.train`, recording its curve into `report["runs"]`."""
     opt = TrainOptions().parse(flags)
     loader = train.held_out_loader(opt)
     if loader is None:
-        raise UserError("the dataset has no test split", opt.name, "give a --dataroot with test/ or use the synthetic faces")
-    run = {"name": opt.name, "recipe": opt.recipe, "crop_size": opt.crop_size, "flags": flags,
-           "resolved_recipe": recipe_from_opt(opt).as_flags(), "stopped_by": "end of training",
-           "eval_cpu_seconds": 0.0, "eval_wall_seconds": 0.0, "points": []}
+        raise UserError(
+            "the dataset has no test split", opt.name, "give a --dataroot with test/ or use the synthetic faces"
+        )
+    run = {
+        "name": opt.name,
+        "recipe": opt.recipe,
+        "crop_size": opt.crop_size,
+        "flags": flags,
+        "resolved_recipe": recipe_from_opt(opt).as_flags(),
+        "stopped_by": "end of training",
+        "eval_cpu_seconds": 0.0,
+        "eval_wall_seconds": 0.0,
+        "points": [],
+    }
     report["runs"].append(run)
-    probe = EditProbe(tuple(args.generate_parts), args.perturb_part, tuple(args.strengths), args.n_samples,
-                      args.edit_inputs, opt.seed)
+    probe = EditProbe(
+        tuple(args.generate_parts), args.perturb_part, tuple(args.strengths), args.n_samples, args.edit_inputs, opt.seed
+    )
     try:
         train.train(opt, on_step=CurveRecorder(run, loader, probe, args.eval_every, args.max_cpu_seconds, save))
     except BudgetSpent:
@@ -163,8 +227,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {
         "command": ["python", "-m", "benchmarks.convergence", *argv],
         "benchmark": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "passthrough": passthrough, "machine": machine_info(),
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "runs": [],
+        "passthrough": passthrough,
+        "machine": machine_info(),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "runs": [],
     }
     json_path = args.out_dir / "convergence.json"
 

@@ -6,6 +6,7 @@ per-class IoU by class name on top. The edits are the tester's (`testers.shapeva
 on the first `EditProbe.inputs` held-out masks, with a fixed noise seed, so successive points differ
 only by the weights.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ class EditProbe:
     seed: int = 0
 
 
-def reconstruct_held_out(editor: MaskEditor, loader: DataLoader, label_nc: int, keep: int
-                         ) -> tuple[Tensor, Tensor, Tensor]:
+def reconstruct_held_out(
+    editor: MaskEditor, loader: DataLoader, label_nc: int, keep: int
+) -> tuple[Tensor, Tensor, Tensor]:
     """(confusion [C, C] over the loader, the first `keep` inputs [N, H, W] and their reconstructions)."""
     conf = torch.zeros(label_nc, label_nc, dtype=torch.int64, device=editor.device)
     inputs, recons = [], []
@@ -53,8 +55,9 @@ def reconstruct_held_out(editor: MaskEditor, loader: DataLoader, label_nc: int, 
     return conf, torch.cat(inputs), torch.cat(recons)
 
 
-def edit_scores(editor: MaskEditor, inputs: Tensor, recons: Tensor, mode: str, part: str, probe: EditProbe,
-                strength: float = 1.0) -> dict[str, float]:
+def edit_scores(
+    editor: MaskEditor, inputs: Tensor, recons: Tensor, mode: str, part: str, probe: EditProbe, strength: float = 1.0
+) -> dict[str, float]:
     """Means of the tester's edit metrics for one edit; `new_classes` = share of masks that gain a class."""
     parts = parse_parts(part)
     generator = torch.Generator(editor.device).manual_seed(probe.seed)
@@ -62,8 +65,12 @@ def edit_scores(editor: MaskEditor, inputs: Tensor, recons: Tensor, mode: str, p
     radius = max(1, inputs.shape[-1] // 32)  # the tester's locality band
     scores = score_edits(EditPlan(mode, parts, part), inputs, recons, edit, radius)
     means = {name: float(value.double().mean()) for name, value in scores.items()}
-    return {"validity": means["validity"], "new_classes": 1 - means["no_new_classes"],
-            "locality": means["locality"], "diversity": means.get("diversity", math.nan)}
+    return {
+        "validity": means["validity"],
+        "new_classes": 1 - means["no_new_classes"],
+        "locality": means["locality"],
+        "diversity": means.get("diversity", math.nan),
+    }
 
 
 def evaluate_point(vae: ShapeVAE, loader: DataLoader, probe: EditProbe) -> dict[str, Any]:
@@ -84,11 +91,21 @@ def measure_point(vae: ShapeVAE, loader: DataLoader, probe: EditProbe) -> dict[s
     conf, inputs, recons = reconstruct_held_out(editor, loader, label_nc, probe.inputs)
     iou = per_class_iou(conf.cpu()) * 100
     names = [LABEL_NAMES[c] if c < len(LABEL_NAMES) else str(c) for c in range(label_nc)]
-    edits = {f"generate {part}": edit_scores(editor, inputs, recons, "generate", part, probe)
-             for part in probe.generate_parts}
-    edits.update({f"perturb {probe.perturb_part} x{s:g}": edit_scores(editor, inputs, recons, "perturb",
-                                                                      probe.perturb_part, probe, s)
-                  for s in probe.strengths})
-    return {"mIoU": float(iou.nanmean()), "accuracy": 100 * float(pixel_accuracy(conf.cpu())),
-            "per_class_iou": {n: finite_or_none(float(v)) for n, v in zip(names, iou)},
-            "edits": {name: {k: finite_or_none(v) for k, v in scores.items()} for name, scores in edits.items()}}
+    edits = {
+        f"generate {part}": edit_scores(editor, inputs, recons, "generate", part, probe)
+        for part in probe.generate_parts
+    }
+    edits.update(
+        {
+            f"perturb {probe.perturb_part} x{s:g}": edit_scores(
+                editor, inputs, recons, "perturb", probe.perturb_part, probe, s
+            )
+            for s in probe.strengths
+        }
+    )
+    return {
+        "mIoU": float(iou.nanmean()),
+        "accuracy": 100 * float(pixel_accuracy(conf.cpu())),
+        "per_class_iou": {n: finite_or_none(float(v)) for n, v in zip(names, iou)},
+        "edits": {name: {k: finite_or_none(v) for k, v in scores.items()} for name, scores in edits.items()},
+    }

@@ -6,6 +6,7 @@ figure is the time from the click (or the slider's release) until the new mask i
 decoded in the page, measured with `performance.now()` inside the page. For reference it also times the
 edit alone (`EditEngine.generate`, no browser). Prints a table and writes JSON to benchmarks/out/.
 """
+
 from __future__ import annotations
 
 import util.huge_pages  # noqa: F401  (first: it must run before torch is imported)
@@ -44,15 +45,27 @@ def make_run(root: Path, size: int) -> None:
     run = root / "latency"
     run.mkdir(parents=True)
     torch.save({"state_dict": vae.state_dict(), "config": asdict(vae.config), "step": 0}, run / "latest_net_G.pth")
-    options = {"model": "shapevae", "load_size": size, "crop_size": size, "label_nc": 19, "dataset_mode": "synthetic",
-               "synthetic_size": 16, "synthetic_test_size": 4, "no_synthetic_images": True}
+    options = {
+        "model": "shapevae",
+        "load_size": size,
+        "crop_size": size,
+        "label_nc": 19,
+        "dataset_mode": "synthetic",
+        "synthetic_size": 16,
+        "synthetic_test_size": 4,
+        "no_synthetic_images": True,
+    }
     (run / "opt.json").write_text(json.dumps(options))
 
 
 def summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
-    return {"median_ms": statistics.median(ordered), "p90_ms": ordered[int(0.9 * (len(ordered) - 1))],
-            "max_ms": ordered[-1], "runs": len(ordered)}
+    return {
+        "median_ms": statistics.median(ordered),
+        "p90_ms": ordered[int(0.9 * (len(ordered) - 1))],
+        "max_ms": ordered[-1],
+        "runs": len(ordered),
+    }
 
 
 def measure(url: str, repeats: int, warmup: int) -> dict[str, list[float]]:
@@ -68,8 +81,11 @@ def measure(url: str, repeats: int, warmup: int) -> dict[str, list[float]]:
         for name, (selector, values) in ACTIONS.items():
             times = []
             for run in range(warmup + repeats):
-                elapsed = click_and_time(page, selector) if values is None else \
-                    slide_and_time(page, selector, values[run % len(values)])
+                elapsed = (
+                    click_and_time(page, selector)
+                    if values is None
+                    else slide_and_time(page, selector, values[run % len(values)])
+                )
                 if run >= warmup:
                     times.append(elapsed)
             results[name] = times
@@ -93,22 +109,40 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, default=256, help="mask side in pixels (the paper: 256)")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per action")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per action first")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="JSON file [default: benchmarks/out/editor_latency-<time>.json]")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON file [default: benchmarks/out/editor_latency-<time>.json]"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="editor-latency-") as tmp:
         make_run(Path(tmp), args.size)
-        app, context, url = editor.start(["--shape_name", "latency", "--checkpoints_dir", tmp, "--gpu_ids", "-1",
-                                          "--results_dir", str(Path(tmp) / "results"), "--port", str(free_port())],
-                                         block=False)
+        app, context, url = editor.start(
+            [
+                "--shape_name",
+                "latency",
+                "--checkpoints_dir",
+                tmp,
+                "--gpu_ids",
+                "-1",
+                "--results_dir",
+                str(Path(tmp) / "results"),
+                "--port",
+                str(free_port()),
+            ],
+            block=False,
+        )
         try:
             browser = measure(url, args.repeats, args.warmup)
         finally:
             app.close()
-        report = {"size": args.size, "model": "paper-sized shape VAE (untrained)", "target_ms": TARGET_MS,
-                  "torch_threads": torch.get_num_threads(),
-                  "browser": {name: summary(times) for name, times in browser.items()},
-                  "edit_only": summary(edit_only(context, args.repeats)), "raw_ms": browser}
+        report = {
+            "size": args.size,
+            "model": "paper-sized shape VAE (untrained)",
+            "target_ms": TARGET_MS,
+            "torch_threads": torch.get_num_threads(),
+            "browser": {name: summary(times) for name, times in browser.items()},
+            "edit_only": summary(edit_only(context, args.repeats)),
+            "raw_ms": browser,
+        }
     print(f"{'action':<16}{'median':>9}{'p90':>9}{'max':>9}  (ms, browser side; target {TARGET_MS:.0f})")
     for name, row in {**report["browser"], "edit only": report["edit_only"]}.items():
         print(f"{name:<16}{row['median_ms']:>9.1f}{row['p90_ms']:>9.1f}{row['max_ms']:>9.1f}")

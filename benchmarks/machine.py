@@ -1,4 +1,5 @@
 """What a measurement ran on, for the JSON beside it: CPU model, cores, bf16 support, torch."""
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,12 @@ def machine_info() -> dict[str, object]:
     text = CPUINFO.read_text() if CPUINFO.is_file() else ""
     model, flags = cpuinfo_fields(text)
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu_model": model or platform.processor(), "cpus": os.cpu_count(), "usable_cpus": usable,
-            "avx512_bf16": "avx512_bf16" in flags, "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
+    return {
+        "cpu_model": model or platform.processor(),
+        "cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "avx512_bf16": "avx512_bf16" in flags,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }

@@ -1,4 +1,5 @@
 """Medians, ratios to the plain path, and the issue's targets, as rows and as a text table."""
+
 from __future__ import annotations
 
 import statistics
@@ -29,10 +30,17 @@ def summarise(results: dict[str, dict[str, Any]], preset: str, batch: int) -> li
         wall, cpu = statistics.median(run["wall"]), statistics.median(run["cpu"])
         plain = results.get(f"{group}/plain")
         speedup = statistics.median(plain["wall"]) / wall if plain else None
-        row = {"name": name, "median_s": wall, "cpu_s": cpu, "masks_per_s": run["items"] / wall,
-               "peak_gb": run["peak_rss_mb"] * 2**20 / 1e9, "speedup_vs_plain": speedup,
-               "setup_s": run["setup_s"], "load": run["load"],
-               "paper_code_s": PAPER_CODE.get((group, run["spec"]["batch"])) if preset == "paper" else None}
+        row = {
+            "name": name,
+            "median_s": wall,
+            "cpu_s": cpu,
+            "masks_per_s": run["items"] / wall,
+            "peak_gb": run["peak_rss_mb"] * 2**20 / 1e9,
+            "speedup_vs_plain": speedup,
+            "setup_s": run["setup_s"],
+            "load": run["load"],
+            "paper_code_s": PAPER_CODE.get((group, run["spec"]["batch"])) if preset == "paper" else None,
+        }
         applies = preset == "paper" and batch == 8
         checks = TARGETS.get((group, variant), []) if applies else []
         row["targets"] = [target_check(row, metric, bound) for metric, bound in checks]
@@ -48,17 +56,24 @@ def target_check(row: dict[str, Any], metric: str, bound: float) -> dict[str, An
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Fixed-width text table: one line per measurement, targets as `<=3.0s ok` / `>=400/s MISSED`."""
-    header = f"{'measurement':16s} {'median':>9s} {'cpu':>8s} {'masks/s':>9s} {'peak GB':>8s} {'vs plain':>9s} " \
-             f"{'load':>10s}  targets"
+    header = (
+        f"{'measurement':16s} {'median':>9s} {'cpu':>8s} {'masks/s':>9s} {'peak GB':>8s} {'vs plain':>9s} "
+        f"{'load':>10s}  targets"
+    )
     lines = [header, "-" * len(header)]
     for row in rows:
         ratio = "" if row["speedup_vs_plain"] is None else f"{row['speedup_vs_plain']:.2f}x"
         targets = "  ".join(
             f"{'>=' if t['metric'] == 'masks/s' else '<='}{t['bound']:g}{t['metric']} {'ok' if t['met'] else 'MISSED'}"
-            for t in row["targets"])
+            for t in row["targets"]
+        )
         load = f"{row['load'][0]:.1f}-{row['load'][1]:.1f}"
-        lines.append(f"{row['name']:16s} {row['median_s']:8.3f}s {row['cpu_s']:7.3f}s {row['masks_per_s']:9.1f} "
-                     f"{row['peak_gb']:8.2f} {ratio:>9s} {load:>10s}  {targets}")
-    lines.append("vs plain: plain median / this median for times, the same for masks/s read as a throughput gain "
-                 "(the plain path runs in the same session). cpu: process CPU seconds per run, all threads.")
+        lines.append(
+            f"{row['name']:16s} {row['median_s']:8.3f}s {row['cpu_s']:7.3f}s {row['masks_per_s']:9.1f} "
+            f"{row['peak_gb']:8.2f} {ratio:>9s} {load:>10s}  {targets}"
+        )
+    lines.append(
+        "vs plain: plain median / this median for times, the same for masks/s read as a throughput gain "
+        "(the plain path runs in the same session). cpu: process CPU seconds per run, all threads."
+    )
     return "\n".join(lines)

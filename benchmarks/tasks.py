@@ -11,6 +11,7 @@ batch); `fast` is the product path (the trainer's `run_step` with its default `-
 `--label_cache memory`, `OneHotEncoder`), optionally with bf16 autocast and `torch.compile`. Run
 isolated, `fast` gets the entry points' huge pages (`util/huge_pages.py`) and `plain` does not.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -70,8 +71,12 @@ def network_config(size: dict[str, Any]) -> ShapeVAEConfig:
 
 def face_labels(batch: int, size: int) -> torch.Tensor:
     """[B, 1, size, size] int64 synthetic face masks (realistic content: PNG sizes and shares match)."""
-    return torch.stack([torch.from_numpy(synthetic_face(7, i, size=size, with_image=False).label.astype("int64"))
-                        for i in range(batch)])[:, None]
+    return torch.stack(
+        [
+            torch.from_numpy(synthetic_face(7, i, size=size, with_image=False).label.astype("int64"))
+            for i in range(batch)
+        ]
+    )[:, None]
 
 
 def make_network(spec: Spec) -> ShapeVAE:
@@ -101,6 +106,7 @@ def train_step(spec: Spec) -> Callable[[], Any]:
             optimizer.zero_grad(set_to_none=True)
             sum(losses.values()).backward()
             optimizer.step()
+
         return plain_step
     trainer = product_trainer(spec, cfg)
     trainer.model.class_weights.copy_(weights)
@@ -115,10 +121,30 @@ def product_trainer(spec: Spec, cfg: ShapeVAEConfig) -> Any:
     from options.train_options import TrainOptions
     from util.distributed import DistInfo
 
-    argv = ["--model", "shapevae", "--gpu_ids", "-1", "--checkpoints_dir", tempfile.mkdtemp(), "--name", "bench",
-            "--crop_size", str(cfg.crop_size), "--load_size", str(cfg.crop_size), "--enc_size", str(cfg.enc_size),
-            "--enc_widths", ",".join(map(str, cfg.enc_widths)), "--ngf", str(cfg.ngf), "--amp", spec.amp,
-            "--batchSize", str(spec.batch)] + (["--compile"] if spec.compile else [])
+    argv = [
+        "--model",
+        "shapevae",
+        "--gpu_ids",
+        "-1",
+        "--checkpoints_dir",
+        tempfile.mkdtemp(),
+        "--name",
+        "bench",
+        "--crop_size",
+        str(cfg.crop_size),
+        "--load_size",
+        str(cfg.crop_size),
+        "--enc_size",
+        str(cfg.enc_size),
+        "--enc_widths",
+        ",".join(map(str, cfg.enc_widths)),
+        "--ngf",
+        str(cfg.ngf),
+        "--amp",
+        spec.amp,
+        "--batchSize",
+        str(spec.batch),
+    ] + (["--compile"] if spec.compile else [])
     opt = TrainOptions().parse(argv, save=False)
     model = models.create_model(opt)
     for block in model.vae.decoder.blocks:
@@ -132,17 +158,20 @@ def edit_run(spec: Spec, n_samples: int) -> tuple[Callable[[], torch.Tensor], to
     labels = face_labels(spec.batch, cfg.crop_size)
     vae = make_network(spec).eval()
     if spec.variant == "plain":
+
         @torch.no_grad()
         def plain_edit() -> torch.Tensor:
             mu, _ = vae.encode(labels_to_onehot(labels, cfg.label_nc))
             codes = generate_codes(mu, [EDIT_PART], n_samples, torch.Generator().manual_seed(0))
             return logits_to_labels(vae.decode(codes.flatten(0, 1))).view(spec.batch, n_samples, *labels.shape[-2:])
+
         return plain_edit, labels
     editor = MaskEditor(compile_for_inference(vae, torch_compile=spec.compile))
 
     def fast_edit() -> torch.Tensor:
         with amp_context(spec):
             return editor.generate(labels, [EDIT_PART], n_samples, torch.Generator().manual_seed(0)).masks
+
     return fast_edit, labels
 
 
@@ -164,6 +193,7 @@ def export_run(spec: Spec) -> Callable[[], Any]:
         exporter = MaskExporter(root, part="nose", mode="generate", seed=0)
         exporter.add(sources, run_edit())
         exporter.close()
+
     return plain_export if spec.variant == "plain" else fast_export
 
 
@@ -177,17 +207,35 @@ def data_epoch(spec: Spec) -> tuple[Callable[[], None], int]:
     from options.train_options import TrainOptions
 
     crop = network_config(spec.size).crop_size
-    argv = ["--dataset_mode", "custom", "--label_dir", spec.data_dir, "--gpu_ids", "-1", "--load_size", str(crop),
-            "--crop_size", str(crop), "--nThreads", str(spec.workers), "--checkpoints_dir", tempfile.mkdtemp(),
-            "--label_cache", "memory" if spec.variant == "fast" else "none"]
+    argv = [
+        "--dataset_mode",
+        "custom",
+        "--label_dir",
+        spec.data_dir,
+        "--gpu_ids",
+        "-1",
+        "--load_size",
+        str(crop),
+        "--crop_size",
+        str(crop),
+        "--nThreads",
+        str(spec.workers),
+        "--checkpoints_dir",
+        tempfile.mkdtemp(),
+        "--label_cache",
+        "memory" if spec.variant == "fast" else "none",
+    ]
     opt = TrainOptions().parse(argv, save=False)
     dataset = create_dataset(opt)
-    encode = OneHotEncoder(opt.label_nc) if spec.variant == "fast" else partial(labels_to_onehot, num_classes=opt.label_nc)
+    encode = (
+        OneHotEncoder(opt.label_nc) if spec.variant == "fast" else partial(labels_to_onehot, num_classes=opt.label_nc)
+    )
 
     def epoch() -> None:
         loader = create_dataloader(dataset, batch_size=spec.batch, shuffle=True, seed=0, num_workers=spec.workers)
         for batch in loader:
             encode(batch["label"])
+
     return epoch, len(dataset)
 
 

@@ -3,6 +3,7 @@
 A new dataset is one file `data/<name>_dataset.py` with a `BaseDataset` subclass named
 `<Name>Dataset` (case-insensitive, underscores dropped).
 """
+
 from __future__ import annotations
 
 import logging

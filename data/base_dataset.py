@@ -11,6 +11,7 @@ the shared transform (`data.transforms`). Random crops/flips are drawn from a ge
 (seed, epoch, index), so they repeat exactly for any worker count and after a resume; the training
 loop moves to the next epoch's augmentation with `set_epoch`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +92,9 @@ class BaseDataset(Dataset, ABC):
         if sample.image is not None:
             iw, ih = sample.image.size
             if iw * h != ih * w:  # different resolutions are fine (SEAN: 512 masks, 1024 photos)
-                raise ValueError(f"image {sample.image_path} ({iw}x{ih}) does not match the shape of "
-                                 f"label {sample.path} ({w}x{h})")
+                raise ValueError(
+                    f"image {sample.image_path} ({iw}x{ih}) does not match the shape of label {sample.path} ({w}x{h})"
+                )
             item["image"] = transform_image(sample.image, params)
         item.update(sample.extras)
         return item
@@ -117,17 +119,33 @@ class LabelFolderDataset(BaseDataset):
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
         """Add `--label_order`, `--no_pairing_check` and the label cache flags."""
-        parser.add_argument("--label_order", type=str, default=LabelFolderConfig.label_order, choices=LABEL_ORDERS,
-                            help="order of the ids stored in grayscale/palette label files; converted "
-                                 "to the standard order on load (colour masks are always standard)")
-        parser.add_argument("--no_pairing_check", action="store_true",
-                            help="pair labels and images by sorted position instead of requiring equal "
-                                 "file stems")
-        parser.add_argument("--label_cache", type=str, default=LabelFolderConfig.label_cache, choices=CACHE_MODES,
-                            help="decode and resize every label file once: keep the maps in memory, or in "
-                                 "a memory-mapped file under --label_cache_dir that later runs reuse")
-        parser.add_argument("--label_cache_dir", type=str, default=LabelFolderConfig.label_cache_dir,
-                            help="folder of the --label_cache disk files")
+        parser.add_argument(
+            "--label_order",
+            type=str,
+            default=LabelFolderConfig.label_order,
+            choices=LABEL_ORDERS,
+            help="order of the ids stored in grayscale/palette label files; converted "
+            "to the standard order on load (colour masks are always standard)",
+        )
+        parser.add_argument(
+            "--no_pairing_check",
+            action="store_true",
+            help="pair labels and images by sorted position instead of requiring equal file stems",
+        )
+        parser.add_argument(
+            "--label_cache",
+            type=str,
+            default=LabelFolderConfig.label_cache,
+            choices=CACHE_MODES,
+            help="decode and resize every label file once: keep the maps in memory, or in "
+            "a memory-mapped file under --label_cache_dir that later runs reuse",
+        )
+        parser.add_argument(
+            "--label_cache_dir",
+            type=str,
+            default=LabelFolderConfig.label_cache_dir,
+            help="folder of the --label_cache disk files",
+        )
         return parser
 
     def __init__(self, config: DatasetConfig) -> None:
@@ -148,8 +166,9 @@ class LabelFolderDataset(BaseDataset):
             raise ValueError(f"no label files ({', '.join(LABEL_EXTENSIONS)}) in {label_dir}")
         self.set_pairs(labels, [p.stem for p in labels], image_dir)
 
-    def set_pairs(self, label_paths: list[Path], stems: Sequence[str], image_dir: Path | None,
-                  images: list[Path] | None = None) -> None:
+    def set_pairs(
+        self, label_paths: list[Path], stems: Sequence[str], image_dir: Path | None, images: list[Path] | None = None
+    ) -> None:
         """Store the labels and pair them with `images` (default: every image in `image_dir`)."""
         self.label_paths = label_paths
         self.image_paths = None
@@ -179,13 +198,22 @@ class LabelFolderDataset(BaseDataset):
         if config.label_cache == "none":
             return None
         cfg = self.preprocess  # only the resize shapes the cached maps; crops and flips stay per item
-        settings = {"dataset": type(self).__name__, "label_nc": config.label_nc, "label_order": config.label_order,
-                    "resize": (cfg.mode, cfg.load_size, cfg.crop_size, cfg.aspect_ratio)}
+        settings = {
+            "dataset": type(self).__name__,
+            "label_nc": config.label_nc,
+            "label_order": config.label_order,
+            "resize": (cfg.mode, cfg.load_size, cfg.crop_size, cfg.aspect_ratio),
+        }
         return open_label_cache(
-            config.label_cache, self.read_label_map, len(self),
+            config.label_cache,
+            self.read_label_map,
+            len(self),
             [f for i in range(len(self)) for f in self.label_files(i)],
-            lambda size: resized_size(self.preprocess, size), settings, config.label_cache_dir,
-            workers=config.workers)
+            lambda size: resized_size(self.preprocess, size),
+            settings,
+            config.label_cache_dir,
+            workers=config.workers,
+        )
 
     def num_samples(self) -> int:
         return len(self.label_paths)

@@ -7,6 +7,7 @@
   Ids 0-27999 are `train`, 28000-29999 `test`. Converting once with `python -m data.prepare_celebamaskhq`
   makes loading much faster.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,22 +53,27 @@ class CelebAMaskHQDataset(LabelFolderDataset):
         if not label_dir.is_dir():
             raise FileNotFoundError(
                 f"{label_dir} not found: --dataroot must hold {phase}/labels/*.png (SEAN layout) or the raw "
-                f"release folder CelebAMask-HQ-mask-anno")
+                f"release folder CelebAMask-HQ-mask-anno"
+            )
         self.set_files(label_dir, image_dir if image_dir.is_dir() else None)
 
     def _set_raw(self, anno_dir: Path, image_dir: Path) -> None:
         """Index the raw release's part files of this split and pair them with `CelebA-HQ-img`."""
         index = {i: parts for i, parts in index_raw_parts(anno_dir).items() if raw_split(i) == self.phase}
         if not index:
-            raise ValueError(f"no part files of the {self.phase} split (ids 0-27999 train, 28000-29999 "
-                             f"test) in {anno_dir}")
+            raise ValueError(
+                f"no part files of the {self.phase} split (ids 0-27999 train, 28000-29999 test) in {anno_dir}"
+            )
         self.raw_parts = list(index.values())
         # A virtual path per id: its part files are <k>/<id:05d>_<part>.png.
         paths = [anno_dir / str(i // 2000) / f"{i:05d}" for i in index]
         images = None
         if image_dir.is_dir():
-            images = [p for p in list_files(image_dir, IMAGE_EXTENSIONS)
-                      if p.stem.isdigit() and raw_split(int(p.stem)) == self.phase]
+            images = [
+                p
+                for p in list_files(image_dir, IMAGE_EXTENSIONS)
+                if p.stem.isdigit() and raw_split(int(p.stem)) == self.phase
+            ]
         self.set_pairs(paths, [str(i) for i in index], image_dir if images is not None else None, images)
         logger.info("raw CelebAMask-HQ release in %s: %d ids in the %s split", anno_dir, len(paths), self.phase)
 

@@ -3,6 +3,7 @@
 As in SPADE, the folders are given directly, so `--phase` does not pick a split: point the folders at
 the split you want.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,12 @@ class CustomDataset(LabelFolderDataset):
         """Add `--label_dir`, `--image_dir` and the label-file flags."""
         parser = LabelFolderDataset.modify_commandline_options(parser, is_train)
         parser.add_argument("--label_dir", type=str, default=None, help="folder of label maps (required)")
-        parser.add_argument("--image_dir", type=str, default=None,
-                            help="folder of photos paired with the labels by file stem (optional)")
+        parser.add_argument(
+            "--image_dir",
+            type=str,
+            default=None,
+            help="folder of photos paired with the labels by file stem (optional)",
+        )
         return parser
 
     def __init__(self, config: DatasetConfig) -> None:

@@ -4,6 +4,7 @@ Datasets never see `opt`. Each dataset class names its config class (`config_cla
 `DatasetConfig` adds the dataset's own fields, named like its flags, whose defaults are also the flags'
 defaults.
 """
+
 from __future__ import annotations
 
 import sys
@@ -46,5 +47,6 @@ class DatasetConfig:
         are read from the flags of the same name."""
         phase = opt.phase if phase is None else phase
         augment = bool(opt.isTrain) and phase == "train"
-        return config_from_flags(cls, opt, phase=phase, preprocess=PreprocessConfig.from_opt(opt, augment=augment),
-                                 workers=opt.nThreads)
+        return config_from_flags(
+            cls, opt, phase=phase, preprocess=PreprocessConfig.from_opt(opt, augment=augment), workers=opt.nThreads
+        )

@@ -1,6 +1,7 @@
 """`FaceParams`: every number that shapes one synthetic face, shared by the drawing (`data.synthetic_faces`)
 and the part shapes (`data.synthetic_render`), which both read it.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -3,6 +3,7 @@
 Stored next to such statistics, it makes a run recompute them when the data changes (another
 --dataroot, split, size, label order or preprocessing) instead of silently reusing another dataset's.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +20,9 @@ def dataset_fingerprint(dataset: Any) -> str:
     """SHA-256 (16 hex digits) of the dataset's kind, split, size, preprocessing, config and label files."""
     config = dataset.config
     state = {
-        "kind": type(dataset).__name__, "phase": dataset.phase, "samples": len(dataset),
+        "kind": type(dataset).__name__,
+        "phase": dataset.phase,
+        "samples": len(dataset),
         "preprocess": repr(dataset.preprocess),
         "options": {key: str(getattr(config, key)) for key in DATA_KEYS if hasattr(config, key)},
         "files": [str(Path(p).resolve()) for p in getattr(dataset, "label_paths", [])[: len(dataset)]],

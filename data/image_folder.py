@@ -3,6 +3,7 @@
 Labels are paired with images by file stem (`12.png` <-> `12.jpg`), the way SEAN lays out
 CelebAMask-HQ. Listings are sorted naturally (`2` before `10`) so that numeric ids come out in order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,9 +73,7 @@ def pair_by_stem(
     """
     if not check:
         if len(label_stems) != len(images):
-            raise ValueError(
-                f"cannot pair {len(label_stems)} labels with {len(images)} images by position{where}"
-            )
+            raise ValueError(f"cannot pair {len(label_stems)} labels with {len(images)} images by position{where}")
         return sorted(images, key=lambda p: natural_key(p.name))
     table = _stem_table(images)
     no_image = [s for s in label_stems if s not in table]

@@ -10,6 +10,7 @@ files (path, size, mtime), the label flags and the resize: `<key>.u8` (the flat 
 read-only, so DataLoader workers share the page cache) and `<key>.index.npz`, written last, which marks
 the cache complete. Editing a label file or changing a flag gives a new key, hence a fresh cache.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,8 +60,9 @@ class LabelCache:
 
     def __init__(self, flat: np.ndarray, offsets: np.ndarray, shapes: np.ndarray, source_sizes: np.ndarray) -> None:
         if not len(offsets) == len(shapes) + 1 == len(source_sizes) + 1 or offsets[-1] != flat.size:
-            raise ValueError(f"inconsistent label cache: {len(shapes)} shapes, {len(offsets)} offsets, "
-                             f"{flat.size} bytes")
+            raise ValueError(
+                f"inconsistent label cache: {len(shapes)} shapes, {len(offsets)} offsets, {flat.size} bytes"
+            )
         self.flat, self.offsets, self.shapes, self.source_sizes = flat, offsets, shapes, source_sizes
 
     def __len__(self) -> int:
@@ -69,7 +71,7 @@ class LabelCache:
     def get(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
         """(uint8 [H, W] resized ids, (W, H) of the stored label) of sample `index`; the map is read-only."""
         h, w = self.shapes[index]
-        label = self.flat[self.offsets[index]:self.offsets[index + 1]].reshape(h, w)
+        label = self.flat[self.offsets[index] : self.offsets[index + 1]].reshape(h, w)
         return label, (int(self.source_sizes[index][0]), int(self.source_sizes[index][1]))
 
     @classmethod
@@ -94,9 +96,11 @@ class LabelCache:
         return cls(flat, offsets, shapes, sources)
 
 
-def resized_labels(read_label: ReadLabel, count: int, target_size: TargetSize,
-                   workers: int) -> Iterator[tuple[np.ndarray, tuple[int, int]]]:
+def resized_labels(
+    read_label: ReadLabel, count: int, target_size: TargetSize, workers: int
+) -> Iterator[tuple[np.ndarray, tuple[int, int]]]:
     """(resized uint8 map, stored (W, H)) of samples 0..count-1 in order; threads decode (PIL releases the GIL)."""
+
     def load(index: int) -> tuple[np.ndarray, tuple[int, int]]:
         label = read_label(index)
         source = (label.shape[1], label.shape[0])
@@ -113,8 +117,9 @@ def index_arrays(shapes: Sequence[tuple[int, int]], sources: Sequence[tuple[int,
     return offsets, shape_array, np.array(sources, dtype=np.int64).reshape(-1, 2)
 
 
-def write_label_cache(folder: Path, key: str, read_label: ReadLabel, count: int, target_size: TargetSize,
-                      workers: int = 1) -> None:
+def write_label_cache(
+    folder: Path, key: str, read_label: ReadLabel, count: int, target_size: TargetSize, workers: int = 1
+) -> None:
     """Stream the resized maps into `<key>.u8` (raw bytes), then write `<key>.index.npz`; both atomically."""
     shapes, sources = [], []
     with atomic_output(folder / f"{key}.u8") as tmp:
@@ -129,9 +134,16 @@ def write_label_cache(folder: Path, key: str, read_label: ReadLabel, count: int,
             np.savez(handle, offsets=offsets, shapes=shape_array, source_sizes=source_array)
 
 
-def open_label_cache(mode: str, read_label: ReadLabel, count: int, paths: Sequence[str | Path],
-                     target_size: TargetSize, settings: dict[str, Any], folder: str | Path | None = None,
-                     workers: int = 1) -> LabelCache | None:
+def open_label_cache(
+    mode: str,
+    read_label: ReadLabel,
+    count: int,
+    paths: Sequence[str | Path],
+    target_size: TargetSize,
+    settings: dict[str, Any],
+    folder: str | Path | None = None,
+    workers: int = 1,
+) -> LabelCache | None:
     """The cache for `--label_cache mode`: None for `none`, built in memory, or loaded / built on disk.
 
     Args:

@@ -14,6 +14,7 @@ best (face-parsing / BiSeNet masks read as standard ones put "nose" where hair i
   and needs `--to standard`.
 Conversions are exact: id -> palette -> id and standard -> bisenet -> standard give the same ids back.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,13 @@ from shape_editor.cli import ArgumentParser, run_cli
 from shape_editor.errors import UserError
 from shape_editor.fileio import atomic_output
 from shape_editor.labels import (
-    BISENET_TO_STANDARD, LABEL_NAMES, LABEL_ORDERS, NUM_CLASSES, PALETTE, colorize, convert_order,
+    BISENET_TO_STANDARD,
+    LABEL_NAMES,
+    LABEL_ORDERS,
+    NUM_CLASSES,
+    PALETTE,
+    colorize,
+    convert_order,
 )
 
 logger = logging.getLogger(__name__)
@@ -40,8 +47,29 @@ FORMATS = ("id", "color", "palette")
 ANY_ID = 256  # reading with this many classes accepts every 8-bit value, to find the out-of-range ones
 _SHOWN = 5
 # Typical pixel shares of aligned CelebAMask-HQ masks at 256 px, standard ids (docs/ARCHITECTURE.md, "Labels").
-TYPICAL_SHARES = np.array([0.30, 0.25, 0.02, 0.002, 0.004, 0.004, 0.004, 0.004, 0.005, 0.005, 0.003, 0.004,
-                           0.005, 0.31, 0.001, 0.0015, 0.002, 0.046, 0.03])
+TYPICAL_SHARES = np.array(
+    [
+        0.30,
+        0.25,
+        0.02,
+        0.002,
+        0.004,
+        0.004,
+        0.004,
+        0.004,
+        0.005,
+        0.005,
+        0.003,
+        0.004,
+        0.005,
+        0.31,
+        0.001,
+        0.0015,
+        0.002,
+        0.046,
+        0.03,
+    ]
+)
 
 
 def palette_for(order: str) -> np.ndarray:
@@ -59,8 +87,10 @@ def encode_label(ids: np.ndarray, order: str, fmt: str) -> Image.Image:
         raise ValueError(f"unknown label format {fmt!r}; choose one of {FORMATS}")
     if fmt == "color":
         if order != "standard":
-            raise ValueError(f"colour masks name classes by colour and have no id order; use --to standard "
-                             f"with --format color, or --format id / palette for --to {order}")
+            raise ValueError(
+                f"colour masks name classes by colour and have no id order; use --to standard "
+                f"with --format color, or --format id / palette for --to {order}"
+            )
         return Image.fromarray(colorize(ids))
     converted = convert_order(ids.astype(np.uint8), "standard", order)
     if fmt == "id":
@@ -92,16 +122,22 @@ def check_convert_target(input_dir: Path, output_dir: Path, files: list[Path]) -
     """
     inside = output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents
     if inside:
-        raise UserError("the output folder is inside the input folder, so the originals would be overwritten",
-                        f"--output {output_dir}", "give a folder outside --input")
+        raise UserError(
+            "the output folder is inside the input folder, so the originals would be overwritten",
+            f"--output {output_dir}",
+            "give a folder outside --input",
+        )
     by_stem: dict[str, list[str]] = {}
     for path in files:
         by_stem.setdefault(path.stem.casefold(), []).append(path.name)
     clashes = [names for names in by_stem.values() if len(names) > 1]
     if clashes:
         shown = "; ".join(" and ".join(names) for names in clashes[:3])
-        raise UserError(f"{len(clashes)} groups of input files would write the same <stem>.png ({shown})",
-                        f"--input {input_dir}", "rename or remove one file of each group")
+        raise UserError(
+            f"{len(clashes)} groups of input files would write the same <stem>.png ({shown})",
+            f"--input {input_dir}",
+            "rename or remove one file of each group",
+        )
 
 
 def convert_folder(input_dir: str | Path, output_dir: str | Path, source: str, target: str, fmt: str) -> FolderReport:
@@ -148,8 +184,11 @@ def _read_for_histogram(path: Path, label_nc: int, order: str) -> tuple[np.ndarr
         # A file that fails only the range check holds ids (colour files decode to ids < 19 <= label_nc).
         return convert_order(values, order, "standard").astype(np.int64), False, False
     indices = np.asarray(img).astype(np.int64) if img.mode == "P" else None
-    by_colour = indices is not None and is_colour_palette(img) and (
-        indices.max() >= NUM_CLASSES or not np.array_equal(convert_order(indices, order, "standard"), ids))
+    by_colour = (
+        indices is not None
+        and is_colour_palette(img)
+        and (indices.max() >= NUM_CLASSES or not np.array_equal(convert_order(indices, order, "standard"), ids))
+    )
     return ids, True, by_colour
 
 
@@ -189,8 +228,10 @@ def closest_order(raw_shares: np.ndarray) -> str:
     """
     as_bisenet = np.zeros(NUM_CLASSES)
     as_bisenet[BISENET_TO_STANDARD] = raw_shares
-    distances = {"standard": np.abs(raw_shares - TYPICAL_SHARES).sum(),
-                 "bisenet": np.abs(as_bisenet - TYPICAL_SHARES).sum()}
+    distances = {
+        "standard": np.abs(raw_shares - TYPICAL_SHARES).sum(),
+        "bisenet": np.abs(as_bisenet - TYPICAL_SHARES).sum(),
+    }
     return min(distances, key=distances.get)
 
 
@@ -201,16 +242,22 @@ def format_histogram(hist: Histogram, order: str) -> str:
     for c, (count, files) in enumerate(zip(hist.pixels, hist.files_with)):
         name = LABEL_NAMES[c] if c < NUM_CLASSES else "?"
         lines.append(f"{c:>3}  {name:<10} {count / max(total, 1):>11.4f} {files:>7}")
-    lines.append(f"{hist.report.done} of {hist.report.files} files read, {total} pixels "
-                 f"(ids shown in the standard order; files read as {order})")
+    lines.append(
+        f"{hist.report.done} of {hist.report.files} files read, {total} pixels "
+        f"(ids shown in the standard order; files read as {order})"
+    )
     if hist.out_of_range:
         values = ", ".join(f"{v}: {n} px" for v, n in hist.out_of_range.items())
-        lines.append(f"WARNING values >= label_nc={len(hist.pixels)} ({values}) in {len(hist.out_of_range_files)} "
-                     f"files, e.g. {hist.out_of_range_files[:_SHOWN]}")
+        lines.append(
+            f"WARNING values >= label_nc={len(hist.pixels)} ({values}) in {len(hist.out_of_range_files)} "
+            f"files, e.g. {hist.out_of_range_files[:_SHOWN]}"
+        )
     if hist.colour_palettes:
-        lines.append(f"WARNING {len(hist.colour_palettes)} palette files hold CelebAMask-HQ colours whose indices are "
-                     "not the class ids (a quantised colour mask?): read by colour, "
-                     f"e.g. {hist.colour_palettes[:_SHOWN]}")
+        lines.append(
+            f"WARNING {len(hist.colour_palettes)} palette files hold CelebAMask-HQ colours whose indices are "
+            "not the class ids (a quantised colour mask?): read by colour, "
+            f"e.g. {hist.colour_palettes[:_SHOWN]}"
+        )
     for path, why in list(hist.report.failed.items())[:_SHOWN]:
         lines.append(f"WARNING unreadable: {path}: {why}")
     if len(hist.report.failed) > _SHOWN:
@@ -220,8 +267,10 @@ def format_histogram(hist: Histogram, order: str) -> str:
         raw = shares if order == "standard" else shares[BISENET_TO_STANDARD]  # back to the ids in the files
         best = closest_order(raw)
         if best != order:
-            lines.append(f"WARNING the class shares fit --label_order {best} better than {order}: "
-                         "check the order of these labels")
+            lines.append(
+                f"WARNING the class shares fit --label_order {best} better than {order}: "
+                "check the order of these labels"
+            )
     return "\n".join(lines)
 
 
@@ -231,8 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="convert label files between orders and formats")
     convert.add_argument("--input", required=True, help="folder of label files (id, colour or palette PNGs)")
     convert.add_argument("--output", required=True, help="folder for the converted <stem>.png files")
-    convert.add_argument("--from", dest="source", default="standard", choices=LABEL_ORDERS,
-                         help="order of the ids in id-valued input files")
+    convert.add_argument(
+        "--from",
+        dest="source",
+        default="standard",
+        choices=LABEL_ORDERS,
+        help="order of the ids in id-valued input files",
+    )
     convert.add_argument("--to", dest="target", default="standard", choices=LABEL_ORDERS, help="order to write")
     convert.add_argument("--format", default="id", choices=FORMATS, help="file format to write")
     histogram = commands.add_parser("histogram", help="class pixel shares and file counts of a label folder")

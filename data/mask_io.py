@@ -15,6 +15,7 @@ bytes, not its name: lossy JPEG data is refused whatever the file is called (it 
 The raw CelebAMask-HQ release stores one binary PNG per part, `<k>/<id:05d>_<part>.png`; those are
 combined in painter's order (`shape_editor.labels.RAW_PART_ORDER`, id = position + 1, later parts win).
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,9 @@ def open_image(path: str | Path) -> Image.Image:
             copy.format = img.format  # what the bytes are, whatever the file name says
             return copy
     except Image.DecompressionBombError as err:
-        raise ValueError(f"cannot read image {path}: it is too large to decode safely "
-                         f"(a decompression bomb?): {err}") from None
+        raise ValueError(
+            f"cannot read image {path}: it is too large to decode safely (a decompression bomb?): {err}"
+        ) from None
     except (OSError, SyntaxError) as err:  # UnidentifiedImageError is an OSError
         raise ValueError(f"cannot read image {path}: {err}") from err
 
@@ -97,8 +99,7 @@ def _decode_colors(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
         colors = np.unique(rgb[unknown], axis=0)
         shown = ", ".join(str(tuple(int(v) for v in c)) for c in colors[:5])
         raise ValueError(
-            f"{path}: {int(unknown.sum())} pixels have colours outside the CelebAMask-HQ palette, "
-            f"e.g. {shown}"
+            f"{path}: {int(unknown.sum())} pixels have colours outside the CelebAMask-HQ palette, e.g. {shown}"
         )
     return ids, False
 
@@ -153,8 +154,10 @@ def decode_label(img: Image.Image, path: Path, label_nc: int, label_order: str =
     if label_order != "standard" and label_nc != NUM_CLASSES:
         raise ValueError(f"--label_order {label_order} needs --label_nc {NUM_CLASSES}, got {label_nc}")
     if img.format in _LOSSY_FORMATS:
-        raise ValueError(f"{path}: holds {img.format} data, a lossy format that changes ids at the edges of "
-                         "regions; save label maps as PNG")
+        raise ValueError(
+            f"{path}: holds {img.format} data, a lossy format that changes ids at the edges of "
+            "regions; save label maps as PNG"
+        )
     palette_ids = _palette_colour_ids(img) if img.mode == "P" else None
     if palette_ids is not None:
         values, is_ids = palette_ids, False
@@ -205,8 +208,9 @@ def index_raw_parts(anno_dir: str | Path) -> dict[int, dict[str, Path]]:
                     continue
                 index.setdefault(int(match[1]), {})[match[2]] = Path(entry.path)
     if skipped:
-        logger.warning("%s: skipped %d files not named <id>_<part>.png, e.g. %s",
-                       anno_dir, len(skipped), sorted(skipped)[:3])
+        logger.warning(
+            "%s: skipped %d files not named <id>_<part>.png, e.g. %s", anno_dir, len(skipped), sorted(skipped)[:3]
+        )
     return dict(sorted(index.items()))
 
 
@@ -238,8 +242,7 @@ def combine_parts(parts: Mapping[str, str | Path]) -> np.ndarray:
     shape = next(iter(masks.values())).shape
     for name, mask in masks.items():
         if mask.shape != shape:
-            raise ValueError(f"{parts[name]}: size {mask.shape[::-1]} differs from the other parts' "
-                             f"{shape[::-1]}")
+            raise ValueError(f"{parts[name]}: size {mask.shape[::-1]} differs from the other parts' {shape[::-1]}")
     stack = np.zeros((len(RAW_PART_ORDER), *shape), dtype=bool)  # [P, H, W] in painter's order
     for name, mask in masks.items():
         stack[RAW_PART_ORDER.index(name)] = mask

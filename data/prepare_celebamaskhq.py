@@ -9,6 +9,7 @@ mask (and, if the release has photos, its photo) can be read; every other id is 
 the end (also saved as `O/prepare_report.txt`) instead of becoming a blank or unpaired file. Every file is
 written to a temporary name and renamed, so an interrupted run leaves no half-written files.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,13 @@ from tqdm import tqdm
 from data.image_folder import list_files
 from shape_editor.cli import ArgumentParser, run_cli
 from data.mask_io import (
-    RAW_ANNO_DIRS, RAW_IMAGE_DIR, combine_parts, find_raw_anno_dir, index_raw_parts, raw_split, read_image,
+    RAW_ANNO_DIRS,
+    RAW_IMAGE_DIR,
+    combine_parts,
+    find_raw_anno_dir,
+    index_raw_parts,
+    raw_split,
+    read_image,
 )
 from shape_editor.fileio import atomic_output, atomic_write_text
 
@@ -74,8 +81,10 @@ def convert_one(job: Job) -> tuple[str, str | None]:
     except (ValueError, FileNotFoundError) as err:
         return split, f"id {job.index}: {err}"
     if image is not None and image.width * label.shape[0] != image.height * label.shape[1]:
-        return split, (f"id {job.index}: photo {job.image.name} is {image.width}x{image.height} but its mask is "
-                       f"{label.shape[1]}x{label.shape[0]} (another aspect ratio; it would be squashed)")
+        return split, (
+            f"id {job.index}: photo {job.image.name} is {image.width}x{image.height} but its mask is "
+            f"{label.shape[1]}x{label.shape[0]} (another aspect ratio; it would be squashed)"
+        )
     folder = job.out_root / split
     if image is not None:
         _write_image(job.image, image, folder / "images" / f"{job.index}.jpg", job.size)
@@ -109,8 +118,9 @@ def collect_jobs(raw_root: Path, out_root: Path, size: int) -> list[Job]:
         problem = None
         if len(candidates) > 1:  # e.g. 06.jpg and 6.jpg: which one is face 6 cannot be told
             problem = f"several photos for one id ({', '.join(sorted(p.name for p in candidates))}); keep one"
-        jobs.append(Job(i, parts.get(i, {}), candidates[0] if candidates else None, image_dir.is_dir(), out_root,
-                        size, problem))
+        jobs.append(
+            Job(i, parts.get(i, {}), candidates[0] if candidates else None, image_dir.is_dir(), out_root, size, problem)
+        )
     return jobs
 
 
@@ -140,8 +150,10 @@ def _run_jobs(jobs: list[Job], workers: int) -> list[tuple[str, str | None]]:
 
 def format_report(report: PrepareReport) -> str:
     """Human-readable summary: counts, then one line per id that was not written."""
-    lines = [f"written: {report.written['train']} train, {report.written['test']} test",
-             f"problems: {len(report.problems)}"]
+    lines = [
+        f"written: {report.written['train']} train, {report.written['test']} test",
+        f"problems: {len(report.problems)}",
+    ]
     return "\n".join(lines + [f"  {p}" for p in report.problems]) + "\n"
 
 

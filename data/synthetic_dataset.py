@@ -4,6 +4,7 @@ Sample `i` of the train split is face `(synthetic_seed, i)`; the test split draw
 `TEST_INDEX_OFFSET` on, so the two splits never share a face whatever their sizes. Faces are drawn at
 `--load_size` and then go through the shared crop/flip transform.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,14 +38,21 @@ class SyntheticDataset(BaseDataset):
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
         """Add the split sizes, the seed and the masks-only switch."""
-        parser.add_argument("--synthetic_size", type=int, default=SyntheticConfig.synthetic_size,
-                            help="faces in the train split")
-        parser.add_argument("--synthetic_test_size", type=int, default=SyntheticConfig.synthetic_test_size,
-                            help="faces in the test split")
-        parser.add_argument("--synthetic_seed", type=int, default=SyntheticConfig.synthetic_seed,
-                            help="seed of the synthetic faces")
-        parser.add_argument("--no_synthetic_images", action="store_true",
-                            help="masks only: skip drawing the photos (faster)")
+        parser.add_argument(
+            "--synthetic_size", type=int, default=SyntheticConfig.synthetic_size, help="faces in the train split"
+        )
+        parser.add_argument(
+            "--synthetic_test_size",
+            type=int,
+            default=SyntheticConfig.synthetic_test_size,
+            help="faces in the test split",
+        )
+        parser.add_argument(
+            "--synthetic_seed", type=int, default=SyntheticConfig.synthetic_seed, help="seed of the synthetic faces"
+        )
+        parser.add_argument(
+            "--no_synthetic_images", action="store_true", help="masks only: skip drawing the photos (faster)"
+        )
         return parser
 
     def __init__(self, config: DatasetConfig) -> None:

@@ -9,6 +9,7 @@ follows aligned 512x512 CelebAMask-HQ masks (eyes near y=0.48, l_eye on the imag
 The head is drawn in a frame `(u, v)` centred on the face oval (`center_x, center_y`) and rolled by
 `roll_deg` about a pivot at the neck; the neck and the clothes stay upright.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,20 +19,53 @@ import numpy as np
 
 from data.face_params import BALD, LONG_HAIR, NO_FRINGE, SHORT_HAIR, FaceParams
 from data.synthetic_render import (
-    bald_skin_region, brow_region, cloth_region, ear_region, earring_region, eye_region, face_region, front_hair_region,
-    glasses_region, hair_region, hat_region, lip_region, neck_region, necklace_region, nose_region, render_face_image,
+    bald_skin_region,
+    brow_region,
+    cloth_region,
+    ear_region,
+    earring_region,
+    eye_region,
+    face_region,
+    front_hair_region,
+    glasses_region,
+    hair_region,
+    hat_region,
+    lip_region,
+    neck_region,
+    necklace_region,
+    nose_region,
+    render_face_image,
     shoulder_hair_region,
 )
 from shape_editor.labels import part_id
 
-__all__ = ["FaceParams", "SyntheticFace", "draw_face_mask", "render_face_image", "sample_face_params",
-           "synthetic_face"]
+__all__ = ["FaceParams", "SyntheticFace", "draw_face_mask", "render_face_image", "sample_face_params", "synthetic_face"]
 
 _PIVOT_DY = 0.25  # the head rolls about a point this far below the face centre (the neck)
 _SIDES = ((1.0, "l"), (-1.0, "r"))  # l_* is the person's left = the image's right = u > 0
-_ID = {name: part_id(name) for name in (
-    "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear", "mouth", "u_lip",
-    "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth")}
+_ID = {
+    name: part_id(name)
+    for name in (
+        "skin",
+        "nose",
+        "eye_g",
+        "l_eye",
+        "r_eye",
+        "l_brow",
+        "r_brow",
+        "l_ear",
+        "r_ear",
+        "mouth",
+        "u_lip",
+        "l_lip",
+        "hair",
+        "hat",
+        "ear_r",
+        "neck_l",
+        "neck",
+        "cloth",
+    )
+}
 
 
 class SyntheticFace(NamedTuple):
@@ -59,27 +93,51 @@ def sample_face_params(rng: np.random.Generator) -> FaceParams:
     hair_top = -face_height / 2 - u(0.06, 0.14)
     nose_length = u(0.13, min(0.185, mouth_y - eye_y - 0.075))
     return FaceParams(
-        center_x=0.5 + u(-0.015, 0.015), center_y=0.52 + u(-0.015, 0.015),
+        center_x=0.5 + u(-0.015, 0.015),
+        center_y=0.52 + u(-0.015, 0.015),
         roll_deg=float(np.clip(rng.normal(0.0, 3.5), -8.0, 8.0)),
-        face_width=u(0.52, 0.6), face_height=face_height,
-        face_squareness=u(2.2, 3.0), chin_roundness=u(1.8, 2.6),
-        hair_style=hair_style, fringe=int(rng.choice(3, p=[0.4, 0.35, 0.25])) if hair_style else NO_FRINGE,
-        fringe_side=float(rng.choice([-1.0, 1.0])), fringe_depth=u(0.03, max(0.04, brow_top - hairline)),
-        hair_volume=u(0.06, 0.15), hair_top=hair_top,
+        face_width=u(0.52, 0.6),
+        face_height=face_height,
+        face_squareness=u(2.2, 3.0),
+        chin_roundness=u(1.8, 2.6),
+        hair_style=hair_style,
+        fringe=int(rng.choice(3, p=[0.4, 0.35, 0.25])) if hair_style else NO_FRINGE,
+        fringe_side=float(rng.choice([-1.0, 1.0])),
+        fringe_depth=u(0.03, max(0.04, brow_top - hairline)),
+        hair_volume=u(0.06, 0.15),
+        hair_top=hair_top,
         hair_length=u(0.08, 0.18) if hair_style == SHORT_HAIR else u(0.45, 0.65),
-        hairline=hairline, temple_drop=u(0.07, 0.15),
-        eye_y=eye_y, eye_spacing=u(0.235, 0.265), eye_size=u(0.075, 0.1), eye_openness=u(0.32, 0.5),
-        eye_tilt_deg=u(-3.0, 8.0), brow_height=brow_height, brow_length=u(0.11, 0.15),
-        brow_thickness=u(0.02, 0.032), brow_arch=u(0.004, 0.02),
-        nose_length=nose_length, nose_width=u(0.14, 0.18),
-        mouth_y=mouth_y, mouth_width=u(0.16, 0.22),
-        mouth_open=0.0 if u() < 0.4 else u(0.1, 1.0), lip_thickness=u(0.018, 0.03), smile=u(-0.004, 0.012),
-        ear_y=0.08 + u(-0.015, 0.015), ear_size=u(0.13, 0.17),
-        neck_width=u(0.28, 0.36), cloth_height=u(0.035, 0.1), neckline_depth=u(0.02, 0.08),
-        glasses=bool(u() < 0.15), glasses_frame=u(0.008, 0.016),
-        hat=bool(u() < 0.007), hat_height=hairline - hair_top + u(0.02, 0.06),
-        earrings=bool(u() < 0.4), earring_size=u(0.02, 0.035),
-        necklace=bool(u() < 0.12), necklace_y=u(0.34, 0.42),
+        hairline=hairline,
+        temple_drop=u(0.07, 0.15),
+        eye_y=eye_y,
+        eye_spacing=u(0.235, 0.265),
+        eye_size=u(0.075, 0.1),
+        eye_openness=u(0.32, 0.5),
+        eye_tilt_deg=u(-3.0, 8.0),
+        brow_height=brow_height,
+        brow_length=u(0.11, 0.15),
+        brow_thickness=u(0.02, 0.032),
+        brow_arch=u(0.004, 0.02),
+        nose_length=nose_length,
+        nose_width=u(0.14, 0.18),
+        mouth_y=mouth_y,
+        mouth_width=u(0.16, 0.22),
+        mouth_open=0.0 if u() < 0.4 else u(0.1, 1.0),
+        lip_thickness=u(0.018, 0.03),
+        smile=u(-0.004, 0.012),
+        ear_y=0.08 + u(-0.015, 0.015),
+        ear_size=u(0.13, 0.17),
+        neck_width=u(0.28, 0.36),
+        cloth_height=u(0.035, 0.1),
+        neckline_depth=u(0.02, 0.08),
+        glasses=bool(u() < 0.15),
+        glasses_frame=u(0.008, 0.016),
+        hat=bool(u() < 0.007),
+        hat_height=hairline - hair_top + u(0.02, 0.06),
+        earrings=bool(u() < 0.4),
+        earring_size=u(0.02, 0.035),
+        necklace=bool(u() < 0.12),
+        necklace_y=u(0.34, 0.42),
     )
 
 
@@ -118,13 +176,16 @@ class _Canvas:
             xs, ys = self.p.center_x + us, vs
 
         def span(lo: float, hi: float) -> slice:
-            return slice(int(np.clip(np.floor(lo * self.size) - 1, 0, self.size)),
-                         int(np.clip(np.ceil(hi * self.size) + 1, 0, self.size)))
+            return slice(
+                int(np.clip(np.floor(lo * self.size) - 1, 0, self.size)),
+                int(np.clip(np.ceil(hi * self.size) + 1, 0, self.size)),
+            )
 
         return span(ys.min(), ys.max()), span(xs.min(), xs.max())
 
-    def paint(self, class_id: int, region: Region, box: Box | None = None, *, mirror: float = 1.0,
-              head: bool = True) -> None:
+    def paint(
+        self, class_id: int, region: Region, box: Box | None = None, *, mirror: float = 1.0, head: bool = True
+    ) -> None:
         """Give `class_id` to every pixel inside `region` (mirrored horizontally when mirror = -1)."""
         rows, cols = self._window(box, mirror, head) if box else (slice(None), slice(None))
         a, b = (mirror * self.u[rows, cols], self.v[rows, cols]) if head else (self.bx[rows, cols], self.y[rows, cols])
@@ -157,8 +218,12 @@ def draw_face_mask(params: FaceParams, size: int) -> np.ndarray:
     canvas.paint(_ID["cloth"], cloth_region, head=False)
     if p.hair_style == LONG_HAIR:
         canvas.paint(_ID["hair"], shoulder_hair_region, (-1.5 * hair_w, 1.5 * hair_w, 0.3, p.hair_length))
-    ear_box = (face_w - 0.25 * p.ear_size, face_w + 0.25 * p.ear_size, p.ear_y - p.ear_size / 2,
-               p.ear_y + p.ear_size / 2)
+    ear_box = (
+        face_w - 0.25 * p.ear_size,
+        face_w + 0.25 * p.ear_size,
+        p.ear_y - p.ear_size / 2,
+        p.ear_y + p.ear_size / 2,
+    )
     for side, name in _SIDES:
         canvas.paint(_ID[f"{name}_ear"], ear_region, ear_box, mirror=side)
     if p.hair_style == BALD:
@@ -168,19 +233,32 @@ def draw_face_mask(params: FaceParams, size: int) -> np.ndarray:
     if p.earrings:
         top = p.ear_y + 0.45 * p.ear_size
         for side, _ in _SIDES:
-            canvas.paint(_ID["ear_r"], earring_region, (face_w, face_w + 0.03, top, top + 2 * p.earring_size),
-                         mirror=side)
+            canvas.paint(
+                _ID["ear_r"], earring_region, (face_w, face_w + 0.03, top, top + 2 * p.earring_size), mirror=side
+            )
     canvas.paint(_ID["nose"], nose_region, (-p.nose_width / 2, p.nose_width / 2, p.eye_y, p.eye_y + p.nose_length))
-    eye_box = (p.eye_spacing / 2 - 0.6 * p.eye_size, p.eye_spacing / 2 + 0.6 * p.eye_size,
-               p.eye_y - 0.4 * p.eye_size, p.eye_y + 0.4 * p.eye_size)
+    eye_box = (
+        p.eye_spacing / 2 - 0.6 * p.eye_size,
+        p.eye_spacing / 2 + 0.6 * p.eye_size,
+        p.eye_y - 0.4 * p.eye_size,
+        p.eye_y + 0.4 * p.eye_size,
+    )
     brow_y = p.eye_y - p.brow_height
-    brow_box = (p.eye_spacing / 2 - p.brow_length, p.eye_spacing / 2 + p.brow_length,
-                brow_y - p.brow_arch - p.brow_thickness - 0.02, brow_y + p.brow_thickness + 0.02)
+    brow_box = (
+        p.eye_spacing / 2 - p.brow_length,
+        p.eye_spacing / 2 + p.brow_length,
+        brow_y - p.brow_arch - p.brow_thickness - 0.02,
+        brow_y + p.brow_thickness + 0.02,
+    )
     for side, name in _SIDES:
         canvas.paint(_ID[f"{name}_eye"], eye_region, eye_box, mirror=side)
         canvas.paint(_ID[f"{name}_brow"], brow_region, brow_box, mirror=side)
-    mouth_box = (-p.mouth_width / 2, p.mouth_width / 2, p.mouth_y - 0.04 - p.lip_thickness,
-                 p.mouth_y + 0.04 + 1.2 * p.lip_thickness)
+    mouth_box = (
+        -p.mouth_width / 2,
+        p.mouth_width / 2,
+        p.mouth_y - 0.04 - p.lip_thickness,
+        p.mouth_y + 0.04 + 1.2 * p.lip_thickness,
+    )
     for part, name in enumerate(("u_lip", "mouth", "l_lip")):
         canvas.paint(_ID[name], functools.partial(lip_region, part=part), mouth_box)
     if p.hair_style != BALD:

@@ -12,6 +12,7 @@ vary), then smooth shading (a global light gradient, a rounder falloff towards t
 darkening next to region borders), an iris in each eye and a little texture noise (streaky on hair),
 so that a mask->photo GAN has something to learn. All randomness comes from the `rng` passed in.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,9 @@ def _superellipse(u: np.ndarray, v: np.ndarray, rx: float, ry: float, power: flo
     return np.abs(u / rx) ** power + np.abs(v / ry) ** power <= 1.0
 
 
-def _band(u: np.ndarray, v: np.ndarray, half_length: float, center: np.ndarray,
-          half_thickness: np.ndarray | float) -> np.ndarray:
+def _band(
+    u: np.ndarray, v: np.ndarray, half_length: float, center: np.ndarray, half_thickness: np.ndarray | float
+) -> np.ndarray:
     """A stroke along the curve `v = center(u)` for |u| <= half_length."""
     return (np.abs(u) <= half_length) & (np.abs(v - center) <= half_thickness)
 
@@ -55,7 +57,7 @@ def eye_region(u: np.ndarray, v: np.ndarray, p: FaceParams) -> np.ndarray:
     du, dv = u - p.eye_spacing / 2, v - p.eye_y
     a, b = np.cos(tilt) * du - np.sin(tilt) * dv, np.sin(tilt) * du + np.cos(tilt) * dv
     t = a / (p.eye_size / 2)
-    lid = np.clip(1.0 - t ** 2, 0.0, None) ** 0.6 * p.eye_size * p.eye_openness
+    lid = np.clip(1.0 - t**2, 0.0, None) ** 0.6 * p.eye_size * p.eye_openness
     return (np.abs(t) < 1.0) & (b > -0.58 * lid) & (b < 0.42 * lid)
 
 
@@ -63,7 +65,7 @@ def brow_region(u: np.ndarray, v: np.ndarray, p: FaceParams) -> np.ndarray:
     """Arched stroke above the eye, thick at the inner end and tapering outwards."""
     half = p.brow_length / 2
     t = (u - p.eye_spacing / 2 - 0.1 * half) / half
-    center = p.eye_y - p.brow_height - p.brow_arch * (1.0 - t ** 2) + 0.01 * t
+    center = p.eye_y - p.brow_height - p.brow_arch * (1.0 - t**2) + 0.01 * t
     return _band(t, v, 1.0, center, p.brow_thickness / 2 * (1.0 - 0.3 * (t + 1.0)))
 
 
@@ -75,8 +77,9 @@ def ear_region(u: np.ndarray, v: np.ndarray, p: FaceParams) -> np.ndarray:
 def earring_region(u: np.ndarray, v: np.ndarray, p: FaceParams) -> np.ndarray:
     """A drop hanging from the ear lobe."""
     top = p.ear_y + 0.45 * p.ear_size
-    return _superellipse(u - p.face_width / 2 - 0.012, v - top - p.earring_size, 0.6 * p.earring_size,
-                         p.earring_size, 2.0)
+    return _superellipse(
+        u - p.face_width / 2 - 0.012, v - top - p.earring_size, 0.6 * p.earring_size, p.earring_size, 2.0
+    )
 
 
 def nose_region(u: np.ndarray, v: np.ndarray, p: FaceParams) -> np.ndarray:
@@ -84,7 +87,7 @@ def nose_region(u: np.ndarray, v: np.ndarray, p: FaceParams) -> np.ndarray:
     lobe = 0.25 * p.nose_width
     bottom = p.eye_y + p.nose_length
     t = np.clip((v - p.eye_y) / (p.nose_length - lobe), 0.0, 1.0)
-    half_width = p.nose_width / 2 * (0.55 + 0.45 * t ** 1.6)
+    half_width = p.nose_width / 2 * (0.55 + 0.45 * t**1.6)
     ridge = (v >= p.eye_y) & (v <= bottom - lobe) & (np.abs(u) <= half_width)
     return ridge | _superellipse(u, v - bottom + lobe, p.nose_width / 2, lobe, 2.2)
 
@@ -93,12 +96,16 @@ def lip_region(u: np.ndarray, v: np.ndarray, p: FaceParams, part: int) -> np.nda
     """Part 0 upper lip, 1 the opening (mouth), 2 lower lip: the lips meet on a smiling line and the
     opening between them grows with `mouth_open`."""
     t = u / (p.mouth_width / 2)
-    arc = np.sqrt(np.clip(1.0 - t ** 2, 0.0, None))
-    line = p.mouth_y - p.smile * t ** 2
+    arc = np.sqrt(np.clip(1.0 - t**2, 0.0, None))
+    line = p.mouth_y - p.smile * t**2
     gap = 0.05 * p.mouth_open * arc
-    cupid = 1.0 - 0.3 * np.exp(-(t / 0.12) ** 2)
-    bounds = (line - gap / 2 - p.lip_thickness * arc ** 0.7 * cupid, line - gap / 2, line + gap / 2,
-              line + gap / 2 + 1.2 * p.lip_thickness * arc ** 0.8)
+    cupid = 1.0 - 0.3 * np.exp(-((t / 0.12) ** 2))
+    bounds = (
+        line - gap / 2 - p.lip_thickness * arc**0.7 * cupid,
+        line - gap / 2,
+        line + gap / 2,
+        line + gap / 2 + 1.2 * p.lip_thickness * arc**0.8,
+    )
     return (np.abs(t) < 1.0) & (v >= bounds[part]) & (v < bounds[part + 1])
 
 
@@ -142,12 +149,12 @@ def bald_skin_region(u: np.ndarray, v: np.ndarray, p: FaceParams) -> np.ndarray:
 def _hairline(u: np.ndarray, p: FaceParams) -> np.ndarray:
     """Lowest point of the front hair per column: arched, falling at the temples, plus the fringe."""
     side = np.clip(np.abs(u) / (p.face_width / 2), 0.0, 1.0)
-    line = p.hairline + p.temple_drop * side ** 3
+    line = p.hairline + p.temple_drop * side**3
     if p.fringe == SIDE_FRINGE:
         line = line + p.fringe_depth * 0.5 * (1.0 + np.tanh(p.fringe_side * u / 0.05))
     elif p.fringe == BANGS:
         wave = 0.006 * np.cos(u / p.face_width * 40.0)
-        line = np.maximum(line, p.hairline + p.fringe_depth * (1.0 - 0.4 * side ** 2) + wave)
+        line = np.maximum(line, p.hairline + p.fringe_depth * (1.0 - 0.4 * side**2) + wave)
     return line
 
 
@@ -185,12 +192,24 @@ def _class_colors(rng: np.random.Generator) -> np.ndarray:
     hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.15) + rng.normal(0, 6, 3)
     lips = 0.55 * skin + 0.45 * np.array([185, 70, 80]) + rng.normal(0, 8, 3)
     colors = {
-        "background": rng.uniform(30, 230, 3), "skin": skin, "nose": 1.04 * skin, "neck": 0.88 * skin,
-        "l_ear": 0.94 * skin, "r_ear": 0.94 * skin, "l_eye": np.array([236, 232, 226]),
-        "r_eye": np.array([236, 232, 226]), "l_brow": 0.6 * hair + 10, "r_brow": 0.6 * hair + 10,
-        "u_lip": lips, "l_lip": 1.06 * lips, "mouth": np.array([70, 25, 30]), "hair": hair,
-        "eye_g": rng.choice([20.0, 60.0, 150.0]) + rng.normal(0, 10, 3), "hat": rng.uniform(20, 235, 3),
-        "ear_r": _METAL[rng.integers(len(_METAL))], "neck_l": _METAL[rng.integers(len(_METAL))],
+        "background": rng.uniform(30, 230, 3),
+        "skin": skin,
+        "nose": 1.04 * skin,
+        "neck": 0.88 * skin,
+        "l_ear": 0.94 * skin,
+        "r_ear": 0.94 * skin,
+        "l_eye": np.array([236, 232, 226]),
+        "r_eye": np.array([236, 232, 226]),
+        "l_brow": 0.6 * hair + 10,
+        "r_brow": 0.6 * hair + 10,
+        "u_lip": lips,
+        "l_lip": 1.06 * lips,
+        "mouth": np.array([70, 25, 30]),
+        "hair": hair,
+        "eye_g": rng.choice([20.0, 60.0, 150.0]) + rng.normal(0, 10, 3),
+        "hat": rng.uniform(20, 235, 3),
+        "ear_r": _METAL[rng.integers(len(_METAL))],
+        "neck_l": _METAL[rng.integers(len(_METAL))],
         "cloth": rng.uniform(15, 240, 3),
     }
     table = np.zeros((NUM_CLASSES, 3))

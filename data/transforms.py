@@ -11,6 +11,7 @@ does not depend on worker count or order and a resumed run repeats it exactly. R
 happen only when augmenting (training split of a training run); otherwise crops are centred and
 nothing is flipped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,13 @@ from torch import Tensor
 from shape_editor.labels import flip_labels
 
 PREPROCESS_MODES: tuple[str, ...] = (
-    "resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "scale_shortside_and_crop",
-    "fixed", "none",
+    "resize_and_crop",
+    "crop",
+    "scale_width",
+    "scale_width_and_crop",
+    "scale_shortside_and_crop",
+    "fixed",
+    "none",
 )
 _SIZE_BASE = 32  # `none` rounds sides to a multiple of this so that the generator's strides fit
 
@@ -54,14 +60,15 @@ class PreprocessConfig:
         if self.mode not in PREPROCESS_MODES:
             raise ValueError(f"unknown --preprocess_mode {self.mode!r}; choose one of {PREPROCESS_MODES}")
         if self.load_size < 1 or self.crop_size < 1 or self.aspect_ratio <= 0:
-            raise ValueError(f"sizes must be positive: load_size={self.load_size}, "
-                             f"crop_size={self.crop_size}, aspect_ratio={self.aspect_ratio}")
+            raise ValueError(
+                f"sizes must be positive: load_size={self.load_size}, "
+                f"crop_size={self.crop_size}, aspect_ratio={self.aspect_ratio}"
+            )
 
     @classmethod
     def from_opt(cls, opt: Any, augment: bool) -> PreprocessConfig:
         """Read `preprocess_mode`, `load_size`, `crop_size`, `aspect_ratio`, `no_flip` from options."""
-        return cls(opt.preprocess_mode, opt.load_size, opt.crop_size, opt.aspect_ratio, augment,
-                   not opt.no_flip)
+        return cls(opt.preprocess_mode, opt.load_size, opt.crop_size, opt.aspect_ratio, augment, not opt.no_flip)
 
 
 class TransformParams(NamedTuple):
@@ -99,11 +106,16 @@ def get_params(cfg: PreprocessConfig, size: tuple[int, int], rng: np.random.Gene
     crop = None
     if "crop" in cfg.mode:
         if w < cfg.crop_size or h < cfg.crop_size:
-            raise ValueError(f"--crop_size {cfg.crop_size} is larger than the {w}x{h} sample after "
-                             f"--preprocess_mode {cfg.mode} (--load_size {cfg.load_size})")
+            raise ValueError(
+                f"--crop_size {cfg.crop_size} is larger than the {w}x{h} sample after "
+                f"--preprocess_mode {cfg.mode} (--load_size {cfg.load_size})"
+            )
         room_x, room_y = w - cfg.crop_size, h - cfg.crop_size
-        left, top = (int(rng.integers(0, room_x + 1)), int(rng.integers(0, room_y + 1))) if cfg.augment \
+        left, top = (
+            (int(rng.integers(0, room_x + 1)), int(rng.integers(0, room_y + 1)))
+            if cfg.augment
             else (room_x // 2, room_y // 2)
+        )
         crop = (left, top, left + cfg.crop_size, top + cfg.crop_size)
     flip = cfg.augment and cfg.flip and bool(rng.random() < 0.5)
     return TransformParams((w, h), crop, flip)

@@ -12,6 +12,7 @@ they are loaded, with the same messages. So the cost is one header read per file
 Without `--skip_bad_files` a bad file stops the run (`DatasetCheckError` lists them all); with it the bad
 samples are dropped and listed in the log. The scan only reads, so a refused run leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,7 @@ def bad_file(path: Path, message: str) -> BadFile:
     return BadFile(str(path), problem.removeprefix(f"{path.name}: "))
 
 
-FIX_ADVICE = ("fix or remove these files, or pass --skip_bad_files to use the rest "
-              "(--check_dataset off skips the check)")
+FIX_ADVICE = "fix or remove these files, or pass --skip_bad_files to use the rest (--check_dataset off skips the check)"
 
 
 class DatasetCheckError(ValueError):
@@ -112,8 +112,11 @@ def check_headers(dataset: CheckedDataset, index: int) -> tuple[SampleHeader | N
     if bad:
         return None, bad
     size = sizes[files[0]]
-    bad += [BadFile(str(path), f"size {s[0]}x{s[1]} differs from {files[0].name}'s {size[0]}x{size[1]}")
-            for path, s in sizes.items() if s != size]
+    bad += [
+        BadFile(str(path), f"size {s[0]}x{s[1]} differs from {files[0].name}'s {size[0]}x{size[1]}")
+        for path, s in sizes.items()
+        if s != size
+    ]
     try:
         params = get_params(dataset.preprocess, size, np.random.default_rng(0))
     except ValueError as err:
@@ -123,8 +126,13 @@ def check_headers(dataset: CheckedDataset, index: int) -> tuple[SampleHeader | N
         photo = dataset.image_paths[index]
         photo_size = _read_header(photo, bad)
         if photo_size is not None and photo_size[0] * size[1] != photo_size[1] * size[0]:
-            bad.append(BadFile(str(photo), f"photo is {photo_size[0]}x{photo_size[1]} but its label {files[0].name} "
-                                           f"is {size[0]}x{size[1]} (another aspect ratio)"))
+            bad.append(
+                BadFile(
+                    str(photo),
+                    f"photo is {photo_size[0]}x{photo_size[1]} but its label {files[0].name} "
+                    f"is {size[0]}x{size[1]} (another aspect ratio)",
+                )
+            )
     crop = params.crop
     output = (crop[2] - crop[0], crop[3] - crop[1]) if crop is not None else params.size
     return SampleHeader(size, output), bad
@@ -180,14 +188,20 @@ def scan_dataset(dataset: CheckedDataset, limit: int = PIXEL_SAMPLE) -> dict[int
         elif header is not None:
             headers[index] = header
     if headers:
-        (usual, seen), = Counter(h.output for h in headers.values()).most_common(1)
+        ((usual, seen),) = Counter(h.output for h in headers.values()).most_common(1)
         for index, header in headers.items():
             if header.output != usual:
                 path = str(dataset.label_files(index)[0])
-                problems[index] = [BadFile(path, (
-                    f"wrong size {header.size[0]}x{header.size[1]}: it becomes {header.output[0]}x{header.output[1]} "
-                    f"after --preprocess_mode {dataset.preprocess.mode}, but {seen} other samples become "
-                    f"{usual[0]}x{usual[1]}"))]
+                problems[index] = [
+                    BadFile(
+                        path,
+                        (
+                            f"wrong size {header.size[0]}x{header.size[1]}: it becomes {header.output[0]}x{header.output[1]} "
+                            f"after --preprocess_mode {dataset.preprocess.mode}, but {seen} other samples become "
+                            f"{usual[0]}x{usual[1]}"
+                        ),
+                    )
+                ]
     return dict(sorted(problems.items()))
 
 
@@ -223,6 +237,11 @@ def validate_dataset(dataset: CheckedDataset, mode: str, skip_bad_files: bool) -
     if len(problems) == count:
         raise DatasetCheckError(bad, count, "every sample is bad, nothing is left to use")
     keep = [i for i in range(dataset.num_samples()) if i not in problems]
-    logger.warning("--skip_bad_files: skipped %d of %d samples, using %d:\n%s", len(problems), count,
-                   min(len(keep), count), "\n".join(f"  {item}" for item in bad))
+    logger.warning(
+        "--skip_bad_files: skipped %d of %d samples, using %d:\n%s",
+        len(problems),
+        count,
+        min(len(keep), count),
+        "\n".join(f"  {item}" for item in bad),
+    )
     return keep

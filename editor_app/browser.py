@@ -3,6 +3,7 @@
 Nothing is downloaded: Playwright drives the system Chromium (Debian's `chromium` package) through
 `executable_path`, found at $SHAPEVAE_CHROMIUM, on the PATH or at /usr/bin/chromium.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,16 @@ from PIL import Image
 
 from shape_editor.labels import color_to_ids
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WINDOW = {"width": 1400, "height": 1000}
 
 # Act on `selector` (click it, or set a range slider to `value` and release it) and resolve with the
@@ -64,8 +73,9 @@ def launch_chromium(playwright: Any) -> Any:
     """A headless Chromium that never reaches the network on its own."""
     executable = find_chromium()
     if executable is None:
-        raise FileNotFoundError("no Chromium found: install Debian's chromium (apt-get install -y chromium) "
-                                "or set SHAPEVAE_CHROMIUM")
+        raise FileNotFoundError(
+            "no Chromium found: install Debian's chromium (apt-get install -y chromium) or set SHAPEVAE_CHROMIUM"
+        )
     return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
 
 

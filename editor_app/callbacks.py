@@ -5,6 +5,7 @@ Nothing here imports Gradio: `layout` wires these functions to the page and turn
 Every edit returns a `Shown`: the new session, the image of the mask (palette, or the changed-pixels
 overlay against the previous mask) and a status line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,8 +86,9 @@ def load_test_face(ctx: EditorContext, index: float, overlay: bool = False) -> t
     return show(session, overlay), legend_html(mask)
 
 
-def load_uploaded(ctx: EditorContext, label_file: str | None, photo_file: str | None,
-                  overlay: bool = False) -> tuple[Shown, str]:
+def load_uploaded(
+    ctx: EditorContext, label_file: str | None, photo_file: str | None, overlay: bool = False
+) -> tuple[Shown, str]:
     """Start a session on an uploaded label map (any format the loaders read) and optional photo."""
     if label_file is None:
         raise ValueError("no label map uploaded: choose an id, colour or palette PNG")
@@ -117,8 +119,14 @@ def checked_seed(seed: float | None) -> int:
     return int(seed)
 
 
-def generate(ctx: EditorContext, session: Session, parts: Sequence[str], seed: float,
-             keep_others: bool = True, overlay: bool = False) -> tuple[Shown, int]:
+def generate(
+    ctx: EditorContext,
+    session: Session,
+    parts: Sequence[str],
+    seed: float,
+    keep_others: bool = True,
+    overlay: bool = False,
+) -> tuple[Shown, int]:
     """Redraw the chosen parts from noise with `seed`; also returns the next seed for the seed box."""
     ids, seed = chosen_parts(parts), checked_seed(seed)
     mask = ctx.engine.generate(session.history.current.mask, ids, seed, keep_others)
@@ -126,8 +134,16 @@ def generate(ctx: EditorContext, session: Session, parts: Sequence[str], seed: f
     return show(session._replace(history=history), overlay), seed + 1
 
 
-def perturb(ctx: EditorContext, session: Session, parts: Sequence[str], strength: float, seed: float,
-            keep_others: bool = True, overlay: bool = False, slider: bool = False) -> tuple[Shown, int]:
+def perturb(
+    ctx: EditorContext,
+    session: Session,
+    parts: Sequence[str],
+    strength: float,
+    seed: float,
+    keep_others: bool = True,
+    overlay: bool = False,
+    slider: bool = False,
+) -> tuple[Shown, int]:
     """Move the chosen parts by `strength` * noise(seed); also returns the seed for the seed box.
 
     The button makes a new step and moves the seed on, like generate. The slider keeps its seed, and
@@ -140,15 +156,26 @@ def perturb(ctx: EditorContext, session: Session, parts: Sequence[str], strength
     return show(session._replace(history=history), overlay), seed if slider else seed + 1
 
 
-def reconstruct(ctx: EditorContext, session: Session, overlay: bool = False,
-                note: str = "reconstruct (the whole mask through the VAE)") -> Shown:
+def reconstruct(
+    ctx: EditorContext,
+    session: Session,
+    overlay: bool = False,
+    note: str = "reconstruct (the whole mask through the VAE)",
+) -> Shown:
     """Pass the whole current mask through the VAE (after painting: the parts adapt to the strokes)."""
     mask = ctx.engine.reconstruct(session.history.current.mask)
     return show(session._replace(history=session.history.push(mask, note)), overlay)
 
 
-def blend(ctx: EditorContext, session: Session, parts: Sequence[str], target_index: float, alpha: float,
-          keep_others: bool = True, overlay: bool = False) -> Shown:
+def blend(
+    ctx: EditorContext,
+    session: Session,
+    parts: Sequence[str],
+    target_index: float,
+    alpha: float,
+    keep_others: bool = True,
+    overlay: bool = False,
+) -> Shown:
     """Interpolate the chosen parts toward test face `target_index` (alpha 1 = swap them in)."""
     ids = chosen_parts(parts)
     if not 0 <= float(alpha) <= 1:
@@ -161,16 +188,24 @@ def blend(ctx: EditorContext, session: Session, parts: Sequence[str], target_ind
     return show(session._replace(history=history), overlay)
 
 
-def attribute(ctx: EditorContext, session: Session, parts: Sequence[str], name: str, strength: float,
-              keep_others: bool = True, overlay: bool = False) -> tuple[Shown, str]:
+def attribute(
+    ctx: EditorContext,
+    session: Session,
+    parts: Sequence[str],
+    name: str,
+    strength: float,
+    keep_others: bool = True,
+    overlay: bool = False,
+) -> tuple[Shown, str]:
     """Push the first chosen part along attribute `name`; also returns the measured change as text."""
     part = chosen_parts(parts)[0]
     key = ("attribute", part, name, keep_others)
     mask, change = ctx.engine.attribute(session.history.base_for(key), part, name, float(strength), keep_others)
     measured = "part absent" if math.isnan(change) else f"{change:+.2f} std"
     history = session.history.push(mask, f"{LABEL_NAMES[part]} {name} {float(strength):+.2f} std", key)
-    return show(session._replace(history=history), overlay), \
-        f"asked {float(strength):+.2f} std, measured {measured} ({LABEL_NAMES[part]} {name})"
+    return show(
+        session._replace(history=history), overlay
+    ), f"asked {float(strength):+.2f} std, measured {measured} ({LABEL_NAMES[part]} {name})"
 
 
 def paint(session: Session, editor_value: dict[str, Any] | None, class_name: str, overlay: bool = False) -> Shown:
@@ -194,8 +229,9 @@ def reset(session: Session, overlay: bool = False) -> Shown:
     return show(session._replace(history=session.history.reset()), overlay)
 
 
-def save_downloads(ctx: EditorContext, session: Session, rendered: np.ndarray | None = None,
-                   session_id: str = "session") -> list[Path | None]:
+def save_downloads(
+    ctx: EditorContext, session: Session, rendered: np.ndarray | None = None, session_id: str = "session"
+) -> list[Path | None]:
     """Write the current mask as an id PNG and a colour PNG (and the rendered photo) for the download buttons."""
     folder = ctx.downloads_dir / safe_filename(session_id)
     stem = safe_filename(f"{session.name}_step{session.history.position}")
@@ -208,4 +244,3 @@ def save_downloads(ctx: EditorContext, session: Session, rendered: np.ndarray | 
         photo = folder / f"{stem}_rendered.png"
         save_image(rendered, photo)
     return [ids, colour, photo]
-

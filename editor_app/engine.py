@@ -9,6 +9,7 @@ the decoded labels; every other pixel keeps the current mask, so the VAE's recon
 touches what the user did not ask to change. Without it the whole decoded mask is shown: the
 neighbours adapt to the edited part.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -59,8 +60,7 @@ class EditEngine:
         masks = self.editor.decode(edit_codes(mu)).masks  # (1, 1, h, w)
         return resize_nearest_exact(masks.cpu(), mask.shape)[0, 0].numpy().astype(np.uint8)
 
-    def _part_edit(self, mask: np.ndarray, parts: Sequence[int], edit_codes: CodeEdit,
-                   keep_others: bool) -> np.ndarray:
+    def _part_edit(self, mask: np.ndarray, parts: Sequence[int], edit_codes: CodeEdit, keep_others: bool) -> np.ndarray:
         edited = self._decode(mask, edit_codes)
         return keep_other_parts(mask, edited, parts) if keep_others else edited
 
@@ -73,27 +73,36 @@ class EditEngine:
 
     def generate(self, mask: np.ndarray, parts: Sequence[int], seed: int, keep_others: bool = True) -> np.ndarray:
         """Redraw `parts` from the editor's sampling prior (N(0, I) unless built with one) with `seed`."""
-        return self._part_edit(mask, parts, lambda mu: generate_codes(mu, parts, 1, self._generator(seed),
-                                                                       self.editor.sample_prior),
-                               keep_others)
+        return self._part_edit(
+            mask,
+            parts,
+            lambda mu: generate_codes(mu, parts, 1, self._generator(seed), self.editor.sample_prior),
+            keep_others,
+        )
 
-    def perturb(self, mask: np.ndarray, parts: Sequence[int], strength: float, seed: int,
-                keep_others: bool = True) -> np.ndarray:
+    def perturb(
+        self, mask: np.ndarray, parts: Sequence[int], strength: float, seed: int, keep_others: bool = True
+    ) -> np.ndarray:
         """Move `parts` to mu + strength * eps, eps drawn with `seed`."""
-        return self._part_edit(mask, parts,
-                               lambda mu: perturb_codes(mu, parts, strength, 1, self._generator(seed),
-                                                         self.editor.perturb_scale), keep_others)
+        return self._part_edit(
+            mask,
+            parts,
+            lambda mu: perturb_codes(mu, parts, strength, 1, self._generator(seed), self.editor.perturb_scale),
+            keep_others,
+        )
 
-    def blend(self, mask: np.ndarray, target: np.ndarray, parts: Sequence[int], alpha: float,
-              keep_others: bool = True) -> np.ndarray:
+    def blend(
+        self, mask: np.ndarray, target: np.ndarray, parts: Sequence[int], alpha: float, keep_others: bool = True
+    ) -> np.ndarray:
         """Interpolate `parts` toward the target's by `alpha` (1 = swap them in)."""
         labels = torch.from_numpy(np.ascontiguousarray(target)).long()[None, None]
         target_mu = self.editor.encode(resize_nearest_exact(labels, self.size))
         alphas = torch.tensor([float(alpha)])
         return self._part_edit(mask, parts, lambda mu: interpolate_codes(mu, target_mu, parts, alphas), keep_others)
 
-    def attribute(self, mask: np.ndarray, part: int, name: str, strength: float,
-                  keep_others: bool = True) -> tuple[np.ndarray, float]:
+    def attribute(
+        self, mask: np.ndarray, part: int, name: str, strength: float, keep_others: bool = True
+    ) -> tuple[np.ndarray, float]:
         """Push `part` along attribute `name` by `strength` standard deviations.
 
         Returns:

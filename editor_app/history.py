@@ -3,6 +3,7 @@
 A `History` is immutable (each change returns a new one), so Gradio's per-session state copies stay
 cheap and a callback that fails leaves the previous history untouched.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

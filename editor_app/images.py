@@ -3,6 +3,7 @@
 Masks are uint8 [H, W] standard ids at the data's size; the page shows them scaled up by a whole factor
 (nearest) so small masks stay crisp, and brush strokes come back at that scale.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def legend_html(mask: np.ndarray | None = None) -> str:
     for i, name in enumerate(LABEL_NAMES):
         r, g, b = (int(v) for v in PALETTE[i])
         weight = "bold" if i in present else "normal"
-        items.append(f'<span class="legend-item" style="font-weight:{weight}">'
-                     f'<span class="swatch" style="background:rgb({r},{g},{b})"></span>{i} {html.escape(name)}</span>')
+        items.append(
+            f'<span class="legend-item" style="font-weight:{weight}">'
+            f'<span class="swatch" style="background:rgb({r},{g},{b})"></span>{i} {html.escape(name)}</span>'
+        )
     return '<div class="legend">' + "".join(items) + "</div>"
 
 
@@ -61,8 +64,9 @@ def photo_view(photo: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
 
 
-def load_upload(label_path: str | Path, photo_path: str | Path | None,
-                opt: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None]:
+def load_upload(
+    label_path: str | Path, photo_path: str | Path | None, opt: argparse.Namespace
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Read an uploaded label map (ids, colour or palette PNG; `--label_order`) and an optional photo.
 
     Both are resized and cropped like the test set, so they match what the editor shows for gallery faces.
@@ -79,8 +83,10 @@ def load_upload(label_path: str | Path, photo_path: str | Path | None,
     image = read_image(photo_path)
     (w, h), (label_w, label_h) = image.size, open_image(label_path).size
     if w * label_h != h * label_w:
-        raise ValueError(f"{photo_path}: photo is {w}x{h} but its label map {Path(label_path).name} is "
-                         f"{label_w}x{label_h} (another aspect ratio); upload a photo of the same shape")
+        raise ValueError(
+            f"{photo_path}: photo is {w}x{h} but its label map {Path(label_path).name} is "
+            f"{label_w}x{label_h} (another aspect ratio); upload a photo of the same shape"
+        )
     params = get_params(PreprocessConfig.from_opt(opt, augment=False), image.size, np.random.default_rng(0))
     return label, transform_image(image, params).numpy()
 

@@ -5,6 +5,7 @@ the brush canvas and the SEAN render follow in chained steps (`.then`), so the m
 Bad input never raises into Gradio: `guarded` turns the callbacks' ValueError / FileNotFoundError into the
 page's status line (`error: ...`, the command line's wording) and leaves every other output as it was.
 """
+
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -46,6 +47,7 @@ def page_error(err: BaseException) -> str:
 
 def guarded(fn: Callable[..., Any], outputs: int, status: int = 2) -> Callable[..., list[Any]]:
     """Run `fn`; on bad input show `error: <message>` at output `status` and skip every other output."""
+
     def run(*args: Any) -> list[Any]:
         try:
             return flatten(fn(*args))
@@ -55,6 +57,7 @@ def guarded(fn: Callable[..., Any], outputs: int, status: int = 2) -> Callable[.
             values: list[Any] = [gr.skip()] * outputs
             values[status] = page_error(err)
             return values
+
     return run
 
 
@@ -88,16 +91,36 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
         status = gr.Markdown(first.status, elem_id="status")
         with gr.Row():
             with gr.Column(scale=2, min_width=280):
-                gallery = gr.Gallery(cb.gallery_items(ctx, GALLERY_SIZE), label="test faces (click to load)",
-                                     columns=4, height=300, allow_preview=False, format="png", elem_id="gallery")
-                label_file = gr.File(label="or upload a label map (ids, colour or palette PNG)", type="filepath",
-                                     height=130, elem_id="label-upload")
-                photo_file = gr.File(label="optional photo for the upload", type="filepath", height=130,
-                                     elem_id="photo-upload")
+                gallery = gr.Gallery(
+                    cb.gallery_items(ctx, GALLERY_SIZE),
+                    label="test faces (click to load)",
+                    columns=4,
+                    height=300,
+                    allow_preview=False,
+                    format="png",
+                    elem_id="gallery",
+                )
+                label_file = gr.File(
+                    label="or upload a label map (ids, colour or palette PNG)",
+                    type="filepath",
+                    height=130,
+                    elem_id="label-upload",
+                )
+                photo_file = gr.File(
+                    label="optional photo for the upload", type="filepath", height=130, elem_id="photo-upload"
+                )
                 load_upload = gr.Button("load the upload", elem_id="load-upload")
             with gr.Column(scale=3, min_width=320):
-                mask_image = gr.Image(first.image, label="mask", type="numpy", format="png", interactive=False,
-                                      height=VIEW_HEIGHT, elem_id="mask", buttons=[])
+                mask_image = gr.Image(
+                    first.image,
+                    label="mask",
+                    type="numpy",
+                    format="png",
+                    interactive=False,
+                    height=VIEW_HEIGHT,
+                    elem_id="mask",
+                    buttons=[],
+                )
                 overlay = gr.Checkbox(False, label="show changed pixels (vs the previous step)", elem_id="overlay")
                 legend = gr.HTML(legend_start)
                 with gr.Row():
@@ -108,21 +131,35 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 with gr.Row():
                     download_ids = gr.DownloadButton("mask (id PNG)", ids_path, elem_id="download-ids")
                     download_colour = gr.DownloadButton("mask (colour PNG)", colour_path, elem_id="download-colour")
-                    download_photo = gr.DownloadButton("rendered photo", None, elem_id="download-photo",
-                                                       visible=renderer is not None)
+                    download_photo = gr.DownloadButton(
+                        "rendered photo", None, elem_id="download-photo", visible=renderer is not None
+                    )
             with gr.Column(scale=3, min_width=320, visible=renderer is not None):
-                rendered = gr.Image(label="SEAN render with the original photo's style", type="numpy",
-                                    interactive=False, height=VIEW_HEIGHT, elem_id="rendered")
+                rendered = gr.Image(
+                    label="SEAN render with the original photo's style",
+                    type="numpy",
+                    interactive=False,
+                    height=VIEW_HEIGHT,
+                    elem_id="rendered",
+                )
                 render_status = gr.Markdown("", elem_id="render-status")
                 start_photo = None if first.session.photo is None else photo_view(first.session.photo)
-                original_photo = gr.Image(start_photo, label="original photo (the style source)", type="numpy",
-                                          interactive=False, height=VIEW_HEIGHT // 2, elem_id="photo")
+                original_photo = gr.Image(
+                    start_photo,
+                    label="original photo (the style source)",
+                    type="numpy",
+                    interactive=False,
+                    height=VIEW_HEIGHT // 2,
+                    elem_id="photo",
+                )
         with gr.Row():
             with gr.Column(min_width=320):
-                parts = gr.Dropdown(list(LABEL_NAMES[1:]), value=["nose"], multiselect=True, label="parts",
-                                    elem_id="parts")
-                keep = gr.Checkbox(True, label="keep the other parts' pixels (off: the whole mask is decoded)",
-                                   elem_id="keep")
+                parts = gr.Dropdown(
+                    list(LABEL_NAMES[1:]), value=["nose"], multiselect=True, label="parts", elem_id="parts"
+                )
+                keep = gr.Checkbox(
+                    True, label="keep the other parts' pixels (off: the whole mask is decoded)", elem_id="keep"
+                )
                 seed = gr.Number(0, precision=0, label="seed (repeat any result)", elem_id="seed")
                 with gr.Row():
                     generate = gr.Button("generate", variant="primary", elem_id="generate")
@@ -135,18 +172,32 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 with gr.Row():
                     interpolate = gr.Button("interpolate", elem_id="interpolate")
                     swap = gr.Button("swap", elem_id="swap")
-                attribute_name = gr.Dropdown(list(SHAPE_ATTRIBUTES + HAIR_ATTRIBUTES), value="height",
-                                             label="attribute of the first chosen part", elem_id="attribute")
-                attribute_strength = gr.Slider(-3, 3, 0, step=0.25, label="attribute change (std)",
-                                               elem_id="attribute-strength")
+                attribute_name = gr.Dropdown(
+                    list(SHAPE_ATTRIBUTES + HAIR_ATTRIBUTES),
+                    value="height",
+                    label="attribute of the first chosen part",
+                    elem_id="attribute",
+                )
+                attribute_strength = gr.Slider(
+                    -3, 3, 0, step=0.25, label="attribute change (std)", elem_id="attribute-strength"
+                )
                 measured = gr.Markdown("", elem_id="measured")
             with gr.Column(min_width=320):
                 paint_class = gr.Dropdown(list(LABEL_NAMES), value="nose", label="brush class", elem_id="brush-class")
                 brush_size = gr.Slider(1, 64, 12, step=1, label="brush size", elem_id="brush-size")
-                canvas = gr.ImageEditor(painter_value(first.session), type="numpy", image_mode="RGBA", label="paint",
-                                        format="png",
-                                        sources=["upload"], transforms=[], layers=False, interactive=True,
-                                        brush=make_brush("nose", 12), elem_id="canvas")
+                canvas = gr.ImageEditor(
+                    painter_value(first.session),
+                    type="numpy",
+                    image_mode="RGBA",
+                    label="paint",
+                    format="png",
+                    sources=["upload"],
+                    transforms=[],
+                    layers=False,
+                    interactive=True,
+                    brush=make_brush("nose", 12),
+                    elem_id="canvas",
+                )
                 with gr.Row():
                     apply_paint = gr.Button("apply the strokes", elem_id="apply-paint")
                     adapt = gr.Button("let the parts adapt", elem_id="adapt")
@@ -179,26 +230,49 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
         def wire(event: Any, fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], guard: bool = True) -> None:
             # Off the queue: an edit answers in one HTTP round trip instead of the queue's join + event stream.
             # A click while the previous edit's chain is still running is run after it, not dropped.
-            chain = event(guarded(fn, len(outputs)) if guard else fn, inputs, outputs, show_progress="hidden",
-                          queue=False, trigger_mode="always_last")
-            chain = chain.then(sync, [session], [download_ids, download_colour, canvas, legend, original_photo],
-                               show_progress="hidden")
+            chain = event(
+                guarded(fn, len(outputs)) if guard else fn,
+                inputs,
+                outputs,
+                show_progress="hidden",
+                queue=False,
+                trigger_mode="always_last",
+            )
+            chain = chain.then(
+                sync, [session], [download_ids, download_colour, canvas, legend, original_photo], show_progress="hidden"
+            )
             if renderer is not None:
                 chain.then(render, [session], [rendered, render_status, download_photo], concurrency_limit=None)
 
         wire(generate.click, partial(cb.generate, ctx), [session, parts, seed, keep, overlay], shown + [seed])
         wire(perturb.click, partial(cb.perturb, ctx), [session, parts, strength, seed, keep, overlay], shown + [seed])
-        wire(strength.release, partial(cb.perturb, ctx, slider=True), [session, parts, strength, seed, keep, overlay],
-             shown + [seed])
+        wire(
+            strength.release,
+            partial(cb.perturb, ctx, slider=True),
+            [session, parts, strength, seed, keep, overlay],
+            shown + [seed],
+        )
         wire(reconstruct.click, partial(cb.reconstruct, ctx), [session, overlay], shown)
-        wire(adapt.click, lambda s, o: cb.reconstruct(ctx, s, o, "let the parts adapt (VAE pass)"),
-             [session, overlay], shown)
+        wire(
+            adapt.click,
+            lambda s, o: cb.reconstruct(ctx, s, o, "let the parts adapt (VAE pass)"),
+            [session, overlay],
+            shown,
+        )
         wire(interpolate.click, partial(cb.blend, ctx), [session, parts, target, alpha, keep, overlay], shown)
         wire(alpha.release, partial(cb.blend, ctx), [session, parts, target, alpha, keep, overlay], shown)
-        wire(swap.click, lambda s, p, t, k, o: cb.blend(ctx, s, p, t, 1.0, k, o),
-             [session, parts, target, keep, overlay], shown)
-        wire(attribute_strength.release, partial(cb.attribute, ctx),
-             [session, parts, attribute_name, attribute_strength, keep, overlay], shown + [measured])
+        wire(
+            swap.click,
+            lambda s, p, t, k, o: cb.blend(ctx, s, p, t, 1.0, k, o),
+            [session, parts, target, keep, overlay],
+            shown,
+        )
+        wire(
+            attribute_strength.release,
+            partial(cb.attribute, ctx),
+            [session, parts, attribute_name, attribute_strength, keep, overlay],
+            shown + [measured],
+        )
         wire(apply_paint.click, cb.paint, [session, canvas, paint_class, overlay], shown)
         wire(undo.click, cb.undo, [session, overlay], shown)
         wire(redo.click, cb.redo, [session, overlay], shown)
@@ -219,4 +293,3 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
 def launch(app: gr.Blocks, host: str, port: int, **kwargs: Any) -> None:
     """Serve on `host:port` only: no share link, no analytics (the caller sets GRADIO_ANALYTICS_ENABLED)."""
     app.launch(server_name=host, server_port=port, share=False, css=CSS, footer_links=[], **kwargs)
-

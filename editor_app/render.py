@@ -4,6 +4,7 @@
 ever paints the newest mask submitted: an edit returns at once, and a render that a newer edit made
 stale is dropped before it starts (or its result is ignored).
 """
+
 from __future__ import annotations
 
 import argparse

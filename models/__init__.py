@@ -1,4 +1,5 @@
 """Model registry: `--model X` imports `models/X_model.py` and uses its class `XModel` (any case)."""
+
 from __future__ import annotations
 
 import argparse

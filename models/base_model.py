@@ -3,6 +3,7 @@
 A model owns networks and computes named losses; the trainer (trainers/) owns the optimisation.
 Network files follow SEAN: `checkpoints/<name>/<which>_net_<N>.pth` for each network N.
 """
+
 from __future__ import annotations
 
 import argparse

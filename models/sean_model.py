@@ -6,6 +6,7 @@ path (style codes from the real photo and its mask, then the generator), visuals
 Network files are plain state dicts (`latest_net_G.pth`, `latest_net_D.pth`) with the official key
 names, so official SEAN checkpoints dropped into `checkpoints/<name>/` load unchanged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,9 @@ class SEANModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
-        parser.add_argument("--ngf", type=int, default=64,
-                            help="generator width: the first blocks have 16*ngf channels")
+        parser.add_argument(
+            "--ngf", type=int, default=64, help="generator width: the first blocks have 16*ngf channels"
+        )
         parser.add_argument("--style_dim", type=int, default=512, help="size of each class's style code")
         parser.add_argument("--encoder_ngf", type=int, default=32, help="first width of the style encoder")
         parser.add_argument("--spade_hidden", type=int, default=128, help="width of SPADE's shared conv")
@@ -66,27 +68,43 @@ class SEANModel(BaseModel):
             parser.add_argument("--ndf", type=int, default=64, help="discriminator width of the first layer")
             parser.add_argument("--n_layers_D", type=int, default=3, help="layers of each PatchGAN")
             parser.add_argument("--num_D", type=int, default=2, help="number of discriminator scales")
-            parser.add_argument("--no_TTUR", action="store_true",
-                                help="one lr and --beta1/--beta2 for G and D; default (TTUR): lr/2 for G, 2*lr for D, "
-                                     "betas (0, 0.9)")
-            parser.add_argument("--D_steps_per_G", type=int, default=1,
-                                help="discriminator steps per generator step")
+            parser.add_argument(
+                "--no_TTUR",
+                action="store_true",
+                help="one lr and --beta1/--beta2 for G and D; default (TTUR): lr/2 for G, 2*lr for D, betas (0, 0.9)",
+            )
+            parser.add_argument("--D_steps_per_G", type=int, default=1, help="discriminator steps per generator step")
             parser.add_argument("--lambda_feat", type=float, default=10.0, help="weight of feature matching (0: off)")
             parser.add_argument("--lambda_vgg", type=float, default=10.0, help="weight of the VGG19 loss (0: off)")
-            parser.add_argument("--vgg_weights", type=str, default=None,
-                                help="local torchvision vgg19 state dict (e.g. vgg19-dcbb9e9d.pth); without it the "
-                                     "VGG loss is off")
+            parser.add_argument(
+                "--vgg_weights",
+                type=str,
+                default=None,
+                help="local torchvision vgg19 state dict (e.g. vgg19-dcbb9e9d.pth); without it the VGG loss is off",
+            )
             parser.set_defaults(beta1=0.0, beta2=0.9)
         else:
-            parser.add_argument("--shape_which_epoch", type=str, default="latest",
-                                help="with --shape_name: which checkpoint of the shape VAE run to load")
-            parser.add_argument("--keep_unedited", action="store_true",
-                                help="with --shape_name: take from the edit only the pixels it changes (vs the VAE's "
-                                     "reconstruction) and keep the original mask elsewhere")
+            parser.add_argument(
+                "--shape_which_epoch",
+                type=str,
+                default="latest",
+                help="with --shape_name: which checkpoint of the shape VAE run to load",
+            )
+            parser.add_argument(
+                "--keep_unedited",
+                action="store_true",
+                help="with --shape_name: take from the edit only the pixels it changes (vs the VAE's "
+                "reconstruction) and keep the original mask elsewhere",
+            )
         return parser
 
-    def __init__(self, generator: SEANGenerator, checkpoint_dir: str | Path, dataset_mode: str,
-                 discriminator: MultiscaleDiscriminator | None = None) -> None:
+    def __init__(
+        self,
+        generator: SEANGenerator,
+        checkpoint_dir: str | Path,
+        dataset_mode: str,
+        discriminator: MultiscaleDiscriminator | None = None,
+    ) -> None:
         """Args: the generator; the run folder; the dataset mode (named in errors); D when training."""
         super().__init__(checkpoint_dir)
         self.label_nc = generator.label_nc
@@ -100,10 +118,17 @@ class SEANModel(BaseModel):
 
     @classmethod
     def from_opt(cls, opt: argparse.Namespace) -> SEANModel:
-        generator = SEANGenerator(opt.label_nc, opt.ngf, opt.crop_size, opt.style_dim,
-                                  encoder_ngf=opt.encoder_ngf, spade_hidden=opt.spade_hidden)
-        discriminator = MultiscaleDiscriminator(opt.label_nc + 3, opt.ndf, opt.n_layers_D, opt.num_D) \
-            if opt.isTrain else None
+        generator = SEANGenerator(
+            opt.label_nc,
+            opt.ngf,
+            opt.crop_size,
+            opt.style_dim,
+            encoder_ngf=opt.encoder_ngf,
+            spade_hidden=opt.spade_hidden,
+        )
+        discriminator = (
+            MultiscaleDiscriminator(opt.label_nc + 3, opt.ndf, opt.n_layers_D, opt.num_D) if opt.isTrain else None
+        )
         return cls(generator, Path(opt.checkpoints_dir) / opt.name, opt.dataset_mode, discriminator)
 
     # --- inputs --------------------------------------------------------------------------------------
@@ -172,5 +197,7 @@ def masks_only_message(dataset_mode: str) -> str:
         "custom": "pass --image_dir with photos paired to the labels by file stem",
     }
     hint = hints.get(dataset_mode, "use a dataset that has photos")
-    return (f"--model sean needs photos, but dataset mode {dataset_mode!r} gives masks only "
-            f"(SEAN takes its style codes from the real photo): {hint}")
+    return (
+        f"--model sean needs photos, but dataset mode {dataset_mode!r} gives masks only "
+        f"(SEAN takes its style codes from the real photo): {hint}"
+    )

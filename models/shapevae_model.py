@@ -4,6 +4,7 @@ This is the one place where command-line options and `ShapeVAEConfig` meet, both
 `opt_from_config`); nothing below it sees `opt`. It also owns the class weights of the paper's Eq. 1,
 computed once from the training set.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,10 +45,18 @@ def parse_widths(text: str) -> tuple[int, ...]:
 def config_from_opt(opt: argparse.Namespace) -> ShapeVAEConfig:
     """Translate flags into the network's typed config (the only place that reads them)."""
     return ShapeVAEConfig(
-        label_nc=opt.label_nc, crop_size=opt.crop_size, enc_size=opt.enc_size,
-        enc_widths=parse_widths(opt.enc_widths), latent_dim=opt.latent_dim, use_lstm=not opt.no_lstm,
-        lstm_layers=opt.lstm_layers, bidirectional=not opt.no_bidir, ngf=opt.ngf,
-        weighted_ce=not opt.no_weighted_ce, lambda_kl=opt.lambda_kl, bg_mode=opt.bg_mode,
+        label_nc=opt.label_nc,
+        crop_size=opt.crop_size,
+        enc_size=opt.enc_size,
+        enc_widths=parse_widths(opt.enc_widths),
+        latent_dim=opt.latent_dim,
+        use_lstm=not opt.no_lstm,
+        lstm_layers=opt.lstm_layers,
+        bidirectional=not opt.no_bidir,
+        ngf=opt.ngf,
+        weighted_ce=not opt.no_weighted_ce,
+        lambda_kl=opt.lambda_kl,
+        bg_mode=opt.bg_mode,
     )
 
 
@@ -63,11 +72,19 @@ def recipe_from_opt(opt: argparse.Namespace) -> TrainingRecipe:
 def opt_from_config(config: ShapeVAEConfig) -> dict[str, Any]:
     """The `--model shapevae` flags that rebuild `config` (the inverse of `config_from_opt`), as opt.json holds them."""
     return {
-        "model": "shapevae", "label_nc": config.label_nc, "crop_size": config.crop_size,
-        "load_size": config.crop_size, "enc_size": config.enc_size,
-        "enc_widths": ",".join(str(w) for w in config.enc_widths), "latent_dim": config.latent_dim,
-        "lstm_layers": config.lstm_layers, "no_lstm": not config.use_lstm, "no_bidir": not config.bidirectional,
-        "ngf": config.ngf, "no_weighted_ce": not config.weighted_ce, "lambda_kl": config.lambda_kl,
+        "model": "shapevae",
+        "label_nc": config.label_nc,
+        "crop_size": config.crop_size,
+        "load_size": config.crop_size,
+        "enc_size": config.enc_size,
+        "enc_widths": ",".join(str(w) for w in config.enc_widths),
+        "latent_dim": config.latent_dim,
+        "lstm_layers": config.lstm_layers,
+        "no_lstm": not config.use_lstm,
+        "no_bidir": not config.bidirectional,
+        "ngf": config.ngf,
+        "no_weighted_ce": not config.weighted_ce,
+        "lambda_kl": config.lambda_kl,
         "bg_mode": config.bg_mode,
     }
 
@@ -76,13 +93,26 @@ class ShapeVAEModel(BaseModel):
     """Class-wise shape VAE: a latent code per face part, an LSTM that lets parts adapt, a conv decoder."""
 
     network_names = {"G": "vae"}
-    architecture_options = ("enc_size", "enc_widths", "latent_dim", "lstm_layers", "no_lstm", "no_bidir", "ngf",
-                            "no_weighted_ce", "bg_mode")
+    architecture_options = (
+        "enc_size",
+        "enc_widths",
+        "latent_dim",
+        "lstm_layers",
+        "no_lstm",
+        "no_bidir",
+        "ngf",
+        "no_weighted_ce",
+        "bg_mode",
+    )
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
-        parser.add_argument("--enc_size", type=int, default=None,
-                            help="each part is resized to this before the encoder; None: min(128, --crop_size)")
+        parser.add_argument(
+            "--enc_size",
+            type=int,
+            default=None,
+            help="each part is resized to this before the encoder; None: min(128, --crop_size)",
+        )
         parser.add_argument("--enc_widths", type=str, default="1024,512,256", help="widths of the part encoder's MLP")
         parser.add_argument("--latent_dim", type=int, default=256, help="size of each part's latent code")
         parser.add_argument("--lstm_layers", type=int, default=3, help="layers of the sequence LSTM")
@@ -90,38 +120,71 @@ class ShapeVAEModel(BaseModel):
         parser.add_argument("--no_bidir", action="store_true", help="ablation: unidirectional LSTM")
         parser.add_argument("--ngf", type=int, default=64, help="decoder width: first block has 8*ngf channels")
         parser.add_argument("--no_weighted_ce", action="store_true", help="ablation: plain cross-entropy")
-        parser.add_argument("--recipe", type=str, default="ours", choices=tuple(RECIPES),
-                            help="defaults of the training flags below: paper = the paper's training (Eq. 1 weights, "
-                                 "CE + 0.0005 KL, Adam 1e-4); ours = what measured best (shape_editor/recipe.py)")
+        parser.add_argument(
+            "--recipe",
+            type=str,
+            default="ours",
+            choices=tuple(RECIPES),
+            help="defaults of the training flags below: paper = the paper's training (Eq. 1 weights, "
+            "CE + 0.0005 KL, Adam 1e-4); ours = what measured best (shape_editor/recipe.py)",
+        )
         parser.add_argument("--lambda_kl", type=float, help="weight of the KL term (paper: 0.0005)")
-        parser.add_argument("--class_weighting", type=str, choices=CLASS_WEIGHTINGS,
-                            help="CE class weights: eq1 = 1 - pixel share (paper); inverse_power = share^-weight_power, "
-                                 "median = median-frequency, uniform = none (ours)")
+        parser.add_argument(
+            "--class_weighting",
+            type=str,
+            choices=CLASS_WEIGHTINGS,
+            help="CE class weights: eq1 = 1 - pixel share (paper); inverse_power = share^-weight_power, "
+            "median = median-frequency, uniform = none (ours)",
+        )
         parser.add_argument("--weight_power", type=float, help="exponent of --class_weighting inverse_power (ours)")
-        parser.add_argument("--lambda_dice", type=float, help="weight of a soft Dice loss over the classes present "
-                                                              "(ours; the paper has none: 0)")
-        parser.add_argument("--vae_init", type=str, choices=VAE_INITS,
-                            help="pytorch = PyTorch's default init (paper); narrow = He-init encoder and a narrow "
-                                 "initial posterior (ours)")
-        parser.add_argument("--bg_mode", type=str, default="learned", choices=BG_MODES,
-                            help="learned: background has its own logit; heuristic: the official Semantic-VAE rule "
-                                 "(18 part logits, background where they sum to <= 0)")
+        parser.add_argument(
+            "--lambda_dice",
+            type=float,
+            help="weight of a soft Dice loss over the classes present (ours; the paper has none: 0)",
+        )
+        parser.add_argument(
+            "--vae_init",
+            type=str,
+            choices=VAE_INITS,
+            help="pytorch = PyTorch's default init (paper); narrow = He-init encoder and a narrow "
+            "initial posterior (ours)",
+        )
+        parser.add_argument(
+            "--bg_mode",
+            type=str,
+            default="learned",
+            choices=BG_MODES,
+            help="learned: background has its own logit; heuristic: the official Semantic-VAE rule "
+            "(18 part logits, background where they sum to <= 0)",
+        )
         # bf16 where it is native: 1.6x the fp32 step at 256 px, batch 8, and the same held-out mIoU within
         # 0.5 points over 3 seeds (benchmarks/bench.py, benchmarks/amp_accuracy.py); fp32 everywhere else.
         parser.set_defaults(amp="auto")
         if is_train:
             parser.add_argument("--lr_warmup_steps", type=int, help="steps of linear learning-rate warm-up (ours)")
-            parser.add_argument("--lr_schedule", type=str, choices=LR_SCHEDULES,
-                                help="constant = SPADE's per-epoch schedule alone (paper); cosine = times a per-step "
-                                     "cosine to 0 at the last step (ours)")
-            parser.add_argument("--fast_decoder", action=argparse.BooleanOptionalAction, default=True,
-                                help="training forward through shape_editor.fast: each decoder 3x3 conv after nearest "
-                                     "upsampling as one sub-pixel transposed conv, the output 1x1 conv folded into the "
-                                     "last block, over the same parameters (same loss and gradients up to float "
-                                     "rounding, a faster step); --no-fast_decoder runs the plain modules")
-            parser.add_argument("--checkpoint_activations", action=argparse.BooleanOptionalAction, default=True,
-                                help="recompute the decoder's GroupNorm + SiLU in backward instead of storing their "
-                                     "outputs (same gradients, a lower memory peak, a little more compute)")
+            parser.add_argument(
+                "--lr_schedule",
+                type=str,
+                choices=LR_SCHEDULES,
+                help="constant = SPADE's per-epoch schedule alone (paper); cosine = times a per-step "
+                "cosine to 0 at the last step (ours)",
+            )
+            parser.add_argument(
+                "--fast_decoder",
+                action=argparse.BooleanOptionalAction,
+                default=True,
+                help="training forward through shape_editor.fast: each decoder 3x3 conv after nearest "
+                "upsampling as one sub-pixel transposed conv, the output 1x1 conv folded into the "
+                "last block, over the same parameters (same loss and gradients up to float "
+                "rounding, a faster step); --no-fast_decoder runs the plain modules",
+            )
+            parser.add_argument(
+                "--checkpoint_activations",
+                action=argparse.BooleanOptionalAction,
+                default=True,
+                help="recompute the decoder's GroupNorm + SiLU in backward instead of storing their "
+                "outputs (same gradients, a lower memory peak, a little more compute)",
+            )
         return parser
 
     @staticmethod
@@ -133,8 +196,14 @@ class ShapeVAEModel(BaseModel):
         if opt.enc_size is None:
             opt.enc_size = min(128, opt.crop_size)
 
-    def __init__(self, config: ShapeVAEConfig, checkpoint_dir: str | Path, workers: int = 0,
-                 training_forward: TrainingForward | None = None, recipe: TrainingRecipe | None = None) -> None:
+    def __init__(
+        self,
+        config: ShapeVAEConfig,
+        checkpoint_dir: str | Path,
+        workers: int = 0,
+        training_forward: TrainingForward | None = None,
+        recipe: TrainingRecipe | None = None,
+    ) -> None:
         """Args: the network's config; the run folder (class weights are stored there); data-loading workers;
         how `forward` runs the VAE (default: the plain modules); how it is trained (default: the paper's)."""
         super().__init__(checkpoint_dir)
@@ -148,8 +217,13 @@ class ShapeVAEModel(BaseModel):
     @classmethod
     def from_opt(cls, opt: argparse.Namespace) -> ShapeVAEModel:
         forward = TrainingForward(opt.fast_decoder, opt.checkpoint_activations, opt.compile) if opt.isTrain else None
-        return cls(config_from_opt(opt), Path(opt.checkpoints_dir) / opt.name, workers=opt.nThreads,
-                   training_forward=forward, recipe=recipe_from_opt(opt))
+        return cls(
+            config_from_opt(opt),
+            Path(opt.checkpoints_dir) / opt.name,
+            workers=opt.nThreads,
+            training_forward=forward,
+            recipe=recipe_from_opt(opt),
+        )
 
     # --- training ------------------------------------------------------------------------------------
     def setup(self, train_set: Dataset, is_main: bool = True) -> None:
@@ -164,11 +238,20 @@ class ShapeVAEModel(BaseModel):
         dataset = dataset_fingerprint(train_set)  # weights of another dataset are recomputed, never reused
         saved = json.loads(path.read_text()) if path.is_file() else {}
         reuse = saved.get("dataset") == dataset and saved.get("label_nc") == label_nc
-        shares = torch.tensor(saved["shares"], dtype=torch.float64) if reuse else class_shares(train_set, label_nc, self.workers)
+        shares = (
+            torch.tensor(saved["shares"], dtype=torch.float64)
+            if reuse
+            else class_shares(train_set, label_nc, self.workers)
+        )
         weights = class_weights(shares, self.recipe.class_weighting, self.recipe.weight_power)
         if not reuse and is_main:
-            record = {"dataset": dataset, "label_nc": label_nc, "shares": shares.tolist(),
-                      "weights": weights.tolist(), "samples": len(train_set)}
+            record = {
+                "dataset": dataset,
+                "label_nc": label_nc,
+                "shares": shares.tolist(),
+                "weights": weights.tolist(),
+                "samples": len(train_set),
+            }
             atomic_write_json(path, record, indent=2)
         self.class_weights.copy_(weights)
 

@@ -4,6 +4,7 @@ Parsing happens in two passes. The first pass reads the flags known so far; then
 dataset add their own flags through `modify_commandline_options(parser, is_train)`, and the final pass
 parses everything. Options are saved as `opt.txt` (non-defaults marked) and `opt.json` (never pickle).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,11 @@ import models
 from data.validation import AUTO_LIMIT, CHECK_MODES
 from shape_editor.fileio import safe_child
 from options.saved_options import (
-    BASE_DATA_OPTIONS, apply_saved_options, check_given_architecture, check_known_keys, read_saved_options,
+    BASE_DATA_OPTIONS,
+    apply_saved_options,
+    check_given_architecture,
+    check_known_keys,
+    read_saved_options,
     typed_value,
 )
 from options.validation import validate_options
@@ -31,9 +36,25 @@ logger = logging.getLogger(__name__)
 
 # Never taken from a saved opt.json: they describe this run, not the trained network or its data.
 RUN_SPECIFIC_KEYS = {
-    "name", "checkpoints_dir", "gpu_ids", "phase", "isTrain", "continue_train", "which_epoch", "load_from_opt_file",
-    "serial_batches", "no_flip", "nThreads", "results_dir", "how_many", "seed",
-    "check_dataset", "skip_bad_files", "label_cache", "label_cache_dir", "debug",
+    "name",
+    "checkpoints_dir",
+    "gpu_ids",
+    "phase",
+    "isTrain",
+    "continue_train",
+    "which_epoch",
+    "load_from_opt_file",
+    "serial_batches",
+    "no_flip",
+    "nThreads",
+    "results_dir",
+    "how_many",
+    "seed",
+    "check_dataset",
+    "skip_bad_files",
+    "label_cache",
+    "label_cache_dir",
+    "debug",
 }
 # Options that fix the saved networks' shapes or training objective, for any model. A model adds its own
 # in the class attribute `architecture_options`.
@@ -58,22 +79,42 @@ class BaseOptions:
 
     def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         # experiment
-        parser.add_argument("--name", type=str, default=None,
-                            help="experiment name: checkpoints/<name>/, results/<name>/ [default: the model name]")
-        parser.add_argument("--gpu_ids", type=str, default="0",
-                            help="gpu ids, e.g. 0 or 0,1; -1 for CPU (falls back to CPU when CUDA is absent)")
+        parser.add_argument(
+            "--name",
+            type=str,
+            default=None,
+            help="experiment name: checkpoints/<name>/, results/<name>/ [default: the model name]",
+        )
+        parser.add_argument(
+            "--gpu_ids",
+            type=str,
+            default="0",
+            help="gpu ids, e.g. 0 or 0,1; -1 for CPU (falls back to CPU when CUDA is absent)",
+        )
         parser.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
         parser.add_argument("--model", type=str, default="shapevae", help="which model: shapevae | sean")
         parser.add_argument("--seed", type=int, default=0, help="random seed for repeatable runs")
         # data
-        parser.add_argument("--dataroot", type=str, default=None,
-                            help="dataset folder; without it the embedded synthetic faces are used")
-        parser.add_argument("--dataset_mode", type=str, default=None,
-                            help="celebamaskhq | synthetic | custom [default: celebamaskhq with --dataroot, else synthetic]")
+        parser.add_argument(
+            "--dataroot",
+            type=str,
+            default=None,
+            help="dataset folder; without it the embedded synthetic faces are used",
+        )
+        parser.add_argument(
+            "--dataset_mode",
+            type=str,
+            default=None,
+            help="celebamaskhq | synthetic | custom [default: celebamaskhq with --dataroot, else synthetic]",
+        )
         parser.add_argument("--phase", type=str, default="train", help="train | test")
         parser.add_argument("--label_nc", type=int, default=19, help="number of semantic classes, background included")
-        parser.add_argument("--preprocess_mode", type=str, default="resize_and_crop",
-                            help="resize_and_crop | crop | scale_width | scale_width_and_crop | scale_shortside_and_crop | fixed | none")
+        parser.add_argument(
+            "--preprocess_mode",
+            type=str,
+            default="resize_and_crop",
+            help="resize_and_crop | crop | scale_width | scale_width_and_crop | scale_shortside_and_crop | fixed | none",
+        )
         parser.add_argument("--load_size", type=int, default=256, help="scale images to this size")
         parser.add_argument("--crop_size", type=int, default=256, help="then crop to this size")
         parser.add_argument("--aspect_ratio", type=float, default=1.0, help="width / height of the crop for fixed mode")
@@ -81,26 +122,43 @@ class BaseOptions:
         parser.add_argument("--serial_batches", action="store_true", help="take batches in order, no shuffling")
         parser.add_argument("--no_flip", action="store_true", help="no horizontal-flip augmentation")
         parser.add_argument("--nThreads", type=int, default=2, help="data-loading worker processes")
-        parser.add_argument("--max_dataset_size", type=int, default=sys.maxsize,
-                            help="use at most this many samples of the dataset")
+        parser.add_argument(
+            "--max_dataset_size", type=int, default=sys.maxsize, help="use at most this many samples of the dataset"
+        )
         parser.add_argument("--display_winsize", type=int, default=256, help="width of images on the HTML pages")
-        parser.add_argument("--load_from_opt_file", action="store_true",
-                            help="load the options of the checkpoint's opt.json and override only what is given")
-        parser.add_argument("--check_dataset", type=str, default="auto", choices=CHECK_MODES,
-                            help="scan label/photo folders for bad files before starting (headers of every "
-                                 f"file, pixels of a sample); auto: only datasets of up to {AUTO_LIMIT} samples")
-        parser.add_argument("--skip_bad_files", action="store_true",
-                            help="leave out the samples the dataset check finds bad (listed in the log) "
-                                 "instead of refusing to start")
+        parser.add_argument(
+            "--load_from_opt_file",
+            action="store_true",
+            help="load the options of the checkpoint's opt.json and override only what is given",
+        )
+        parser.add_argument(
+            "--check_dataset",
+            type=str,
+            default="auto",
+            choices=CHECK_MODES,
+            help="scan label/photo folders for bad files before starting (headers of every "
+            f"file, pixels of a sample); auto: only datasets of up to {AUTO_LIMIT} samples",
+        )
+        parser.add_argument(
+            "--skip_bad_files",
+            action="store_true",
+            help="leave out the samples the dataset check finds bad (listed in the log) instead of refusing to start",
+        )
         # speed
-        parser.add_argument("--amp", type=str, default="none", choices=AMP_MODES,
-                            help="autocast precision: bf16 (CPU and CUDA; emulated, so slow, on CPUs without "
-                                 "AVX512-BF16 / AMX); auto = bf16 on CUDA and on CPUs with native bf16, else none")
+        parser.add_argument(
+            "--amp",
+            type=str,
+            default="none",
+            choices=AMP_MODES,
+            help="autocast precision: bf16 (CPU and CUDA; emulated, so slow, on CPUs without "
+            "AVX512-BF16 / AMX); auto = bf16 on CUDA and on CPUs with native bf16, else none",
+        )
         parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
         return parser
 
-    def full_parser(self, model: str, dataset_mode: str, argv: Sequence[str] | None = (),
-                    values: argparse.Namespace | None = None) -> argparse.ArgumentParser:
+    def full_parser(
+        self, model: str, dataset_mode: str, argv: Sequence[str] | None = (), values: argparse.Namespace | None = None
+    ) -> argparse.ArgumentParser:
         """Every flag a run of `model` on `dataset_mode` accepts, with the defaults it really uses.
 
         Those include the model's `option_defaults` for the flags in `argv` (e.g. the chosen `--recipe`'s), so
@@ -108,8 +166,11 @@ class BaseOptions:
         (parsed options) replaces `argv` when given.
         """
         parser = self.flag_parser(model, dataset_mode, add_help=True)
-        probe = values if values is not None else \
-            self.flag_parser(model, dataset_mode, add_help=False).parse_known_args(argv)[0]
+        probe = (
+            values
+            if values is not None
+            else self.flag_parser(model, dataset_mode, add_help=False).parse_known_args(argv)[0]
+        )
         dests = {action.dest for action in parser._actions}
         defaults = models.get_option_defaults(model)(probe)
         parser.set_defaults(**{k: v for k, v in defaults.items() if k in dests})
@@ -117,8 +178,11 @@ class BaseOptions:
 
     def flag_parser(self, model: str, dataset_mode: str, add_help: bool) -> argparse.ArgumentParser:
         """The base, model and dataset flags with their static defaults."""
-        parser = self.initialize(ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                                allow_abbrev=False, add_help=add_help))
+        parser = self.initialize(
+            ArgumentParser(
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False, add_help=add_help
+            )
+        )
         parser = models.get_option_setter(model)(parser, self.is_train)
         parser = data.get_option_setter(dataset_mode)(parser, self.is_train)
         parser.set_defaults(model=model, dataset_mode=dataset_mode)
@@ -153,8 +217,9 @@ class BaseOptions:
         self.parser = parser
         return opt
 
-    def apply_saved(self, opt: argparse.Namespace, saved: dict, parser: argparse.ArgumentParser, given: set[str],
-                    path: Path) -> None:
+    def apply_saved(
+        self, opt: argparse.Namespace, saved: dict, parser: argparse.ArgumentParser, given: set[str], path: Path
+    ) -> None:
         """Check a run's opt.json against this code and the command line, then take its architecture/data keys."""
         if "dataroot" in given:  # other data: the file's dataset mode does not apply to it
             given.add("dataset_mode")
@@ -271,9 +336,12 @@ def check_resume_options(opt: argparse.Namespace) -> None:
     try:
         check_options_match(opt_file_path(opt), vars(opt), architecture_options(opt))
     except ValueError as err:
-        raise UserError(f"--continue_train: {err}", opt_file_path(opt),
-                        "resume with the checkpoint's values: give the same flags, or drop them and add "
-                        "--load_from_opt_file to take the architecture options from its opt.json") from None
+        raise UserError(
+            f"--continue_train: {err}",
+            opt_file_path(opt),
+            "resume with the checkpoint's values: give the same flags, or drop them and add "
+            "--load_from_opt_file to take the architecture options from its opt.json",
+        ) from None
 
 
 def opt_file_path(opt: argparse.Namespace) -> Path:

@@ -5,6 +5,7 @@
 Writes `<checkpoints_dir>/<name>/latest_net_G.pth` ({"state_dict", "config", "step": 0}) and `opt.json`
 (the `--model shapevae` flags of that config). The key mapping itself is `shape_editor.official_weights`.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,16 @@ def write_run(vae: ShapeVAE, run_dir: Path, input_path: str | Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    parser = ArgumentParser(prog="python -m scripts.convert_official",
-                            description="Convert the paper's Semantic-VAE weights into a ShapeVAE run.")
+    parser = ArgumentParser(
+        prog="python -m scripts.convert_official",
+        description="Convert the paper's Semantic-VAE weights into a ShapeVAE run.",
+    )
     parser.add_argument("--input", required=True, help="the official VAE checkpoint (e.g. latest_net_G.pth)")
     parser.add_argument("--name", required=True, help="run name: writes <checkpoints_dir>/<name>/latest_net_G.pth")
     parser.add_argument("--checkpoints_dir", default="./checkpoints", help="where runs are stored")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the run of that --name (its folder is cleared)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the run of that --name (its folder is cleared)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     check_run_name(args.name)

@@ -6,6 +6,7 @@ The paper's claims, each as comparisons between rows of one recipe (keys of `scr
 (c) bidirectional beats unidirectional: lstm3_bi_ce over lstm3_uni_ce, and full over lstm3_uni.
 A verdict is None when a value it needs is missing (e.g. an edit metric the evaluation did not produce).
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple, Sequence
@@ -21,8 +22,14 @@ class Verdict(NamedTuple):
     evidence: str
 
 
-def compare(rows: Mapping[str, Mapping[str, Any]], claim: str, metric: str, better: str, worse: str,
-            higher_is_better: bool = True) -> Verdict:
+def compare(
+    rows: Mapping[str, Mapping[str, Any]],
+    claim: str,
+    metric: str,
+    better: str,
+    worse: str,
+    higher_is_better: bool = True,
+) -> Verdict:
     """`better` beats `worse` on `metric` (strictly)."""
     a, b = (rows.get(key, {}).get(metric) for key in (better, worse))
     if a is None or b is None:
@@ -31,8 +38,9 @@ def compare(rows: Mapping[str, Mapping[str, Any]], claim: str, metric: str, bett
     return Verdict(claim, holds, f"{metric}: {better} {a:.4g} vs {worse} {b:.4g}")
 
 
-def best_among(rows: Mapping[str, Mapping[str, Any]], claim: str, metric: str, key: str,
-               among: Sequence[str]) -> Verdict:
+def best_among(
+    rows: Mapping[str, Mapping[str, Any]], claim: str, metric: str, key: str, among: Sequence[str]
+) -> Verdict:
     """`key` has a strictly higher `metric` than every other row of `among`."""
     values = {k: rows.get(k, {}).get(metric) for k in among}
     missing = [k for k, v in values.items() if v is None]
@@ -47,11 +55,18 @@ def paper_orderings(rows: Sequence[Mapping[str, Any]]) -> list[Verdict]:
     """The verdicts for the rows of one recipe (dicts with "key", "mIoU", "validity", "new_classes")."""
     by_key = {row["key"]: row for row in rows}
     return [
-        best_among(by_key, "(a) the full model has the best mIoU among the 3-LSTM rows", "mIoU", "full",
-                   THREE_LSTM_ROWS),
+        best_among(
+            by_key, "(a) the full model has the best mIoU among the 3-LSTM rows", "mIoU", "full", THREE_LSTM_ROWS
+        ),
         compare(by_key, "(b) without LSTM the generated parts are less valid", "validity", "full", "no_lstm"),
-        compare(by_key, "(b) without LSTM the generated parts bring more new classes", "new_classes", "full",
-                "no_lstm", higher_is_better=False),
+        compare(
+            by_key,
+            "(b) without LSTM the generated parts bring more new classes",
+            "new_classes",
+            "full",
+            "no_lstm",
+            higher_is_better=False,
+        ),
         compare(by_key, "(c) bidirectional beats unidirectional (plain CE)", "mIoU", "lstm3_bi_ce", "lstm3_uni_ce"),
         compare(by_key, "(c) bidirectional beats unidirectional (weighted CE)", "mIoU", "full", "lstm3_uni"),
     ]

@@ -2,6 +2,7 @@
 
 Importable on its own: nothing here depends on `options`, `models` or `util.visualizer`.
 """
+
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.losses import (
     class_pixel_shares,
@@ -19,10 +20,28 @@ from shape_editor.part_sequence import PartSequence
 from shape_editor.shape_vae import ShapeVAE, ShapeVAEOutput
 
 __all__ = [
-    "MaskDecoder", "PartEncoder", "PartSequence", "ShapeVAE", "ShapeVAEConfig", "ShapeVAEOutput", "UpBlock",
-    "class_pixel_shares", "class_weights_from_shares", "confusion_matrix", "count_class_pixels", "group_norm",
-    "kl_divergence", "labels_to_onehot", "logits_to_labels", "mean_iou", "onehot_to_labels", "per_class_iou",
-    "pixel_accuracy", "sample_latents", "shape_vae_loss", "weighted_cross_entropy",
+    "MaskDecoder",
+    "PartEncoder",
+    "PartSequence",
+    "ShapeVAE",
+    "ShapeVAEConfig",
+    "ShapeVAEOutput",
+    "UpBlock",
+    "class_pixel_shares",
+    "class_weights_from_shares",
+    "confusion_matrix",
+    "count_class_pixels",
+    "group_norm",
+    "kl_divergence",
+    "labels_to_onehot",
+    "logits_to_labels",
+    "mean_iou",
+    "onehot_to_labels",
+    "per_class_iou",
+    "pixel_accuracy",
+    "sample_latents",
+    "shape_vae_loss",
+    "weighted_cross_entropy",
 ]
 
 from shape_editor.checkpoint import load_shape_vae
@@ -49,8 +68,21 @@ from shape_editor.fast import FastShapeVAE, compile_for_inference
 from shape_editor.latent_prior import LatentPrior, kl_to_standard, prior_mismatch
 
 __all__ += [
-    "EDIT_MODES", "EditOutput", "MaskEditor", "Validity", "count_components", "edit_locality", "edit_validity",
-    "generate_codes", "interpolate_codes", "interpolation_alphas", "interpolation_smoothness", "load_shape_vae",
-    "part_indices", "perturb_codes", "sample_diversity", "swap_codes",
+    "EDIT_MODES",
+    "EditOutput",
+    "MaskEditor",
+    "Validity",
+    "count_components",
+    "edit_locality",
+    "edit_validity",
+    "generate_codes",
+    "interpolate_codes",
+    "interpolation_alphas",
+    "interpolation_smoothness",
+    "load_shape_vae",
+    "part_indices",
+    "perturb_codes",
+    "sample_diversity",
+    "swap_codes",
 ]
 __all__ += ["FastShapeVAE", "compile_for_inference", "LatentPrior", "kl_to_standard", "prior_mismatch"]

@@ -12,6 +12,7 @@ Everything is saved as a plain dict of tensors and strings, loadable with `weigh
 file the caller keys by the checkpoint's content (test runs: `results/<name>/cache/`).
 Shapes: N samples, B inputs, K strengths, P parts, D latent size, H x W pixels.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,8 +70,12 @@ class AttributeDirections(NamedTuple):
 
     def state_dict(self) -> dict[str, Any]:
         """Plain tensors, ints and strings only, so `torch.load(weights_only=True)` reads it back."""
-        return {"version": FORMAT_VERSION, "parts": [p for p, _ in self.keys], "names": [n for _, n in self.keys],
-                **{field: getattr(self, field) for field in TENSOR_FIELDS}}
+        return {
+            "version": FORMAT_VERSION,
+            "parts": [p for p, _ in self.keys],
+            "names": [n for _, n in self.keys],
+            **{field: getattr(self, field) for field in TENSOR_FIELDS},
+        }
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Any]) -> AttributeDirections:
@@ -108,8 +113,9 @@ def ridge_direction(x: Tensor, y: Tensor, ridge: float) -> Tensor:
     return torch.linalg.solve(gram + lam * eye, x.T @ y)
 
 
-def fit_attribute_directions(mu: Tensor, attributes: Mapping[tuple[int, str], Tensor],
-                             ridge: float = 0.05, min_samples: int = 8) -> AttributeDirections:
+def fit_attribute_directions(
+    mu: Tensor, attributes: Mapping[tuple[int, str], Tensor], ridge: float = 0.05, min_samples: int = 8
+) -> AttributeDirections:
     """Fit one step per (part, attribute) key from encoded masks and their measured attributes.
 
     Args:
@@ -131,8 +137,9 @@ def fit_attribute_directions(mu: Tensor, attributes: Mapping[tuple[int, str], Te
         finite = torch.isfinite(values)
         y = values[finite]
         if y.numel() < min_samples or y.std() == 0:
-            raise ValueError(f"part {part} attribute {name!r}: {y.numel()} finite, non-constant values; "
-                             f"need at least {min_samples}")
+            raise ValueError(
+                f"part {part} attribute {name!r}: {y.numel()} finite, non-constant values; need at least {min_samples}"
+            )
         x = mu[finite, index]
         z = (y - y.mean()) / y.std()  # the attribute in standard deviations
         try:
@@ -143,14 +150,20 @@ def fit_attribute_directions(mu: Tensor, attributes: Mapping[tuple[int, str], Te
         steps.append(w / w.square().sum())
         stats.append(torch.stack([y.mean(), y.std(), r2, torch.tensor(float(y.numel()), dtype=torch.float64)]))
     means, stds, r2s, counts = torch.stack(stats).T  # (K,) each
-    return AttributeDirections(list(attributes), torch.stack(steps).float(), means.float(), stds.float(),
-                               r2s.float(), counts.long())
+    return AttributeDirections(
+        list(attributes), torch.stack(steps).float(), means.float(), stds.float(), r2s.float(), counts.long()
+    )
 
 
 @torch.no_grad()
-def encode_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, parts: Sequence[int],
-                   max_samples: int | None = None, batch_size: int = 32, num_workers: int = 0
-                   ) -> tuple[Tensor, dict[tuple[int, str], Tensor]]:
+def encode_dataset(
+    vae: ShapeVAE | FastShapeVAE,
+    dataset: Dataset,
+    parts: Sequence[int],
+    max_samples: int | None = None,
+    batch_size: int = 32,
+    num_workers: int = 0,
+) -> tuple[Tensor, dict[tuple[int, str], Tensor]]:
     """mu of every mask and the attributes of `parts` measured on the input masks.
 
     Args:
@@ -175,19 +188,33 @@ def encode_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, parts: Sequen
     return torch.cat(mus), attributes
 
 
-def fit_from_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, parts: Sequence[int],
-                     max_samples: int | None = None, batch_size: int = 32, ridge: float = 0.05
-                     ) -> AttributeDirections:
+def fit_from_dataset(
+    vae: ShapeVAE | FastShapeVAE,
+    dataset: Dataset,
+    parts: Sequence[int],
+    max_samples: int | None = None,
+    batch_size: int = 32,
+    ridge: float = 0.05,
+) -> AttributeDirections:
     """Encode (mu) up to `max_samples` training masks and fit a step for every attribute of `parts`."""
     mu, attributes = encode_dataset(vae, dataset, parts, max_samples, batch_size)
     directions = fit_attribute_directions(mu, attributes, ridge)
-    logger.info("fitted %d attribute directions on %d masks; R^2: %s", len(directions.keys), mu.shape[0],
-                {f"{p}/{n}": round(float(r), 3) for (p, n), r in zip(directions.keys, directions.r2)})
+    logger.info(
+        "fitted %d attribute directions on %d masks; R^2: %s",
+        len(directions.keys),
+        mu.shape[0],
+        {f"{p}/{n}": round(float(r), 3) for (p, n), r in zip(directions.keys, directions.r2)},
+    )
     return directions
 
 
-def load_or_fit_directions(path: str | Path, vae: ShapeVAE | FastShapeVAE, train_set: Callable[[], Dataset],
-                           part: int, max_samples: int | None = None) -> AttributeDirections:
+def load_or_fit_directions(
+    path: str | Path,
+    vae: ShapeVAE | FastShapeVAE,
+    train_set: Callable[[], Dataset],
+    part: int,
+    max_samples: int | None = None,
+) -> AttributeDirections:
     """The directions of every attribute of `part` stored for a checkpoint, fitted (and saved) when missing.
 
     Args:
@@ -227,8 +254,9 @@ def attribute_strengths(strength: float, n_steps: int) -> Tensor:
 
 
 @torch.no_grad()
-def attribute_edit(editor: MaskEditor, labels: Tensor, directions: AttributeDirections, part: int, name: str,
-                   strengths: Tensor) -> EditOutput:
+def attribute_edit(
+    editor: MaskEditor, labels: Tensor, directions: AttributeDirections, part: int, name: str, strengths: Tensor
+) -> EditOutput:
     """Move `part` along the direction of attribute `name` at every strength; all B*K masks decode as one batch.
 
     Args:

@@ -24,6 +24,7 @@ brows (ears) are absent or the band is empty.
 The second half scores an edit strip (`AttributeSweep`): the measured change versus the edit strength
 (correlation, monotonicity, slope) and the edit's locality.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple, Sequence
@@ -70,8 +71,9 @@ def _as_label_maps(labels: Tensor) -> Tensor:
     if labels.dim() == 4 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.dim() != 3 or labels.is_floating_point():
-        raise ValueError(f"labels must be integer ids of shape [B, H, W] or [B, 1, H, W], "
-                         f"got {labels.dtype} {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must be integer ids of shape [B, H, W] or [B, 1, H, W], got {labels.dtype} {tuple(labels.shape)}"
+        )
     return labels
 
 
@@ -137,8 +139,12 @@ def measure_attributes(labels: Tensor, parts: Sequence[int]) -> dict[tuple[int, 
     ids = torch.tensor(list(names), device=labels.device)
     m = region_moments(labels[:, None] == ids[None, :, None, None])  # fields (B, Q)
     values = {
-        "area": m.pixels / (H * W), "height": m.height, "width": m.width, "elongation": m.height / m.width,
-        "centroid_x": m.cx, "centroid_y": m.cy,
+        "area": m.pixels / (H * W),
+        "height": m.height,
+        "width": m.width,
+        "elongation": m.height / m.width,
+        "centroid_x": m.cx,
+        "centroid_y": m.cy,
     }
     absent = m.pixels == 0  # (B, Q)
     if HAIR in names:
@@ -146,7 +152,8 @@ def measure_attributes(labels: Tensor, parts: Sequence[int]) -> dict[tuple[int, 
         values.update({k: v[:, None].expand_as(m.pixels) for k, v in coverages.items()})
     return {
         (part, name): values[name][:, q].masked_fill(absent[:, q], float("nan"))
-        for q, part in enumerate(names) for name in names[part]
+        for q, part in enumerate(names)
+        for name in names[part]
     }
 
 
@@ -163,8 +170,9 @@ class AttributeSweep(NamedTuple):
     locality: Tensor  # [B, K] `edit_metrics.edit_locality` versus the reference
 
 
-def measure_sweep(reference: Tensor, masks: Tensor, strengths: Tensor, part: int, name: str, std: float | Tensor,
-                  radius: int = 2) -> AttributeSweep:
+def measure_sweep(
+    reference: Tensor, masks: Tensor, strengths: Tensor, part: int, name: str, std: float | Tensor, radius: int = 2
+) -> AttributeSweep:
     """Measure an attribute edit on its decoded masks.
 
     Args:
@@ -184,8 +192,9 @@ def measure_sweep(reference: Tensor, masks: Tensor, strengths: Tensor, part: int
 
 def concat_sweeps(sweeps: Sequence[AttributeSweep]) -> AttributeSweep:
     """Join the sweeps of several batches (same strengths) into one over all inputs."""
-    return AttributeSweep(sweeps[0].strengths, torch.cat([s.changes for s in sweeps]),
-                          torch.cat([s.locality for s in sweeps]))
+    return AttributeSweep(
+        sweeps[0].strengths, torch.cat([s.changes for s in sweeps]), torch.cat([s.locality for s in sweeps])
+    )
 
 
 def strength_correlation(strengths: Tensor, changes: Tensor) -> Tensor:
@@ -233,17 +242,19 @@ def summarise_sweep(sweep: AttributeSweep) -> dict[str, float]:
 def response_curves(sweep: AttributeSweep) -> dict[str, list[tuple[float, float]]]:
     """Mean measured change and mean locality per strength, as (strength, value) points for a plot."""
     strengths = sweep.strengths.tolist()
-    return {"measured change (std)": list(zip(strengths, sweep.changes.nanmean(0).tolist())),
-            "locality": list(zip(strengths, sweep.locality.double().mean(0).tolist()))}
+    return {
+        "measured change (std)": list(zip(strengths, sweep.changes.nanmean(0).tolist())),
+        "locality": list(zip(strengths, sweep.locality.double().mean(0).tolist())),
+    }
 
 
 def sweep_definitions(radius: int) -> dict[str, str]:
     """One-line definitions of `summarise_sweep`'s numbers, for result pages."""
     return {
         "correlation": "Pearson correlation between edit strength and the attribute's change on the decoded mask "
-                       "(versus the reconstruction), over all inputs and strengths",
+        "(versus the reconstruction), over all inputs and strengths",
         "monotonicity": "share of consecutive strength steps where the measured attribute strictly increases, "
-                        "averaged over inputs",
+        "averaged over inputs",
         "slope": "least-squares slope of the measured change (in standard deviations) versus strength; 1 = calibrated",
         "locality": f"1 - changed/total pixels outside the edited part's old and new regions dilated by {radius} px",
         "present": "share of edited masks in which the part is still present",

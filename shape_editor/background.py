@@ -11,6 +11,7 @@ were trained with exactly this rule, so running them faithfully means keeping it
 
 The rule has no parameters, so it adds no state_dict keys.
 """
+
 from __future__ import annotations
 
 import torch

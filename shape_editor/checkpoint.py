@@ -1,4 +1,5 @@
 """Rebuild a trained `ShapeVAE` from its self-describing checkpoint file ({"state_dict", "config", "step"})."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,9 @@ from shape_editor.config import ShapeVAEConfig
 from shape_editor.shape_vae import ShapeVAE
 
 
-def load_shape_vae(checkpoint_path: str | Path, device: str | torch.device = "cpu",
-                   expect: Mapping[str, Any] | None = None) -> ShapeVAE:
+def load_shape_vae(
+    checkpoint_path: str | Path, device: str | torch.device = "cpu", expect: Mapping[str, Any] | None = None
+) -> ShapeVAE:
     """Load `<which>_net_G.pth` (weights only), rebuild the network from its stored config, in eval mode.
 
     Args:
@@ -35,8 +37,9 @@ def load_shape_vae(checkpoint_path: str | Path, device: str | torch.device = "cp
         raise ValueError(f"{path} stores a config this code cannot rebuild: {err}") from err
     differing = {k: (getattr(config, k), v) for k, v in (expect or {}).items() if getattr(config, k) != v}
     if differing:
-        listed = ", ".join(f"{k}={saved} in the checkpoint but {k}={wanted} here"
-                           for k, (saved, wanted) in differing.items())
+        listed = ", ".join(
+            f"{k}={saved} in the checkpoint but {k}={wanted} here" for k, (saved, wanted) in differing.items()
+        )
         raise ValueError(f"{path} does not fit the data: {listed}")
     vae = ShapeVAE(config)
     load_state_dict_checked(vae, payload["state_dict"], path)

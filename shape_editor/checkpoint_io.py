@@ -1,4 +1,5 @@
 """Checkpoint file I/O: atomic torch saves, `weights_only` loads, strict loads whose errors name what differs."""
+
 from __future__ import annotations
 
 import pickle
@@ -33,23 +34,44 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """
     path = Path(path)
     if not path.is_file():
-        raise MissingFileError("the checkpoint does not exist", path,
-                               "check --name, --which_epoch and --checkpoints_dir, or train the run first")
+        raise MissingFileError(
+            "the checkpoint does not exist",
+            path,
+            "check --name, --which_epoch and --checkpoints_dir, or train the run first",
+        )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if carries_code(err):
-            raise UserError(f"refusing to load it: it carries code, not only tensors ({blocked_global(err)})", path,
-                            "load only checkpoints you trust, re-saved as plain state_dicts") from None
+            raise UserError(
+                f"refusing to load it: it carries code, not only tensors ({blocked_global(err)})",
+                path,
+                "load only checkpoints you trust, re-saved as plain state_dicts",
+            ) from None
         raise corrupt(path) from None
-    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, TypeError, AttributeError,
-            AssertionError, struct.error, MemoryError, OverflowError):  # random bytes reach any of these
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        AssertionError,
+        struct.error,
+        MemoryError,
+        OverflowError,
+    ):  # random bytes reach any of these
         raise corrupt(path) from None
 
 
 def corrupt(path: Path) -> UserError:
-    return UserError("the checkpoint is corrupt or not a PyTorch checkpoint", path,
-                     "restore it from a backup or retrain; an interrupted copy is the usual cause")
+    return UserError(
+        "the checkpoint is corrupt or not a PyTorch checkpoint",
+        path,
+        "restore it from a backup or retrain; an interrupted copy is the usual cause",
+    )
 
 
 def carries_code(err: Exception) -> bool:
@@ -68,8 +90,11 @@ def load_state_dict_checked(module: torch.nn.Module, state: Mapping[str, torch.T
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    wrong = [f"{k}: {tuple(state[k].shape)} in file, {tuple(own[k].shape)} here"
-             for k in own if k in state and state[k].shape != own[k].shape]
+    wrong = [
+        f"{k}: {tuple(state[k].shape)} in file, {tuple(own[k].shape)} here"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
     if missing or unexpected or wrong:
         parts = []
         if wrong:
@@ -78,8 +103,11 @@ def load_state_dict_checked(module: torch.nn.Module, state: Mapping[str, torch.T
             parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
-        raise UserError("the weights do not fit this network: " + "; ".join(parts), source,
-                        "give the flags the checkpoint was trained with (see its opt.txt)")
+        raise UserError(
+            "the weights do not fit this network: " + "; ".join(parts),
+            source,
+            "give the flags the checkpoint was trained with (see its opt.txt)",
+        )
     check_finite(state, source)
     module.load_state_dict(state)
 
@@ -88,5 +116,8 @@ def check_finite(state: Mapping[str, torch.Tensor], source: str | Path) -> None:
     """Refuse weights holding NaN or infinity: they would produce pages and metrics of garbage."""
     for key, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise UserError(f"tensor {key} holds NaN or infinite values", source,
-                            "resume from an earlier checkpoint (training diverged), e.g. a lower --lr")
+            raise UserError(
+                f"tensor {key} holds NaN or infinite values",
+                source,
+                "resume from an earlier checkpoint (training diverged), e.g. a lower --lr",
+            )

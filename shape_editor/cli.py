@@ -5,6 +5,7 @@ status 2; `--debug` on the command line or `SHAPEVAE_DEBUG=1` shows the tracebac
 `UserError`, the `ValueError`/`NotImplementedError` this project raises on purpose (bad flags, data or
 files), and the operating system's errors about a named file. Anything else is a bug: its traceback is kept.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,8 +91,9 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if kwargs.get("add_help", True):
-            self.add_argument("--debug", action="store_true",
-                              help=f"show the traceback of an error (or set {DEBUG_ENV}=1)")
+            self.add_argument(
+                "--debug", action="store_true", help=f"show the traceback of an error (or set {DEBUG_ENV}=1)"
+            )
 
     def error(self, message: str) -> NoReturn:
         flag, _, what = message.partition(": ") if message.startswith("argument ") else ("", "", message)

@@ -3,6 +3,7 @@
 A checkpoint stores `dataclasses.asdict(config)`; `ShapeVAEConfig(**that_dict)` rebuilds the model,
 also after a JSON round trip (lists are turned back into tuples).
 """
+
 from __future__ import annotations
 
 import math
@@ -35,9 +36,15 @@ class ShapeVAEConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "enc_widths", tuple(self.enc_widths))
         positive = {
-            "label_nc": self.label_nc - 1, "crop_size": self.crop_size, "enc_size": self.enc_size,
-            "latent_dim": self.latent_dim, "lstm_layers": self.lstm_layers, "lstm_hidden": self.lstm_hidden,
-            "ff_hidden": self.ff_hidden, "ngf": self.ngf, "groups": self.groups,
+            "label_nc": self.label_nc - 1,
+            "crop_size": self.crop_size,
+            "enc_size": self.enc_size,
+            "latent_dim": self.latent_dim,
+            "lstm_layers": self.lstm_layers,
+            "lstm_hidden": self.lstm_hidden,
+            "ff_hidden": self.ff_hidden,
+            "ngf": self.ngf,
+            "groups": self.groups,
         }
         for name, value in positive.items():
             if value < 1:
@@ -54,7 +61,7 @@ class ShapeVAEConfig:
             raise ValueError(
                 f"crop_size={self.crop_size} must be sqrt(latent_dim)={side} times a power of two (e.g. 16, 32, 256)"
             )
-        if (8 * self.ngf) % (2 ** self.num_up_blocks):
+        if (8 * self.ngf) % (2**self.num_up_blocks):
             raise ValueError(
                 f"ngf={self.ngf}: 8*ngf must be divisible by 2**{self.num_up_blocks} (one halving per up block)"
             )

@@ -6,6 +6,7 @@ The *reference* is the mask the edit is compared with: the tester passes the inp
 locality (so reconstruction error is not counted as an effect of the edit). Shapes: N masks, K samples,
 S interpolation steps, H x W pixels. Connectivity is 8-neighbour (scipy.ndimage.label).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple, Sequence
@@ -59,8 +60,9 @@ def class_counts(labels: Tensor, num_classes: int) -> Tensor:
     return torch.bincount(index.flatten(), minlength=N * num_classes).view(N, num_classes)
 
 
-def edit_validity(reference: Tensor, edited: Tensor, parts: Sequence[int],
-                  new_class_fraction: float = 0.001) -> Validity:
+def edit_validity(
+    reference: Tensor, edited: Tensor, parts: Sequence[int], new_class_fraction: float = 0.001
+) -> Validity:
     """Is each edited mask a plausible face layout?
 
     A mask is valid when (1) every edited part is present (>= 1 pixel), (2) every edited part is one
@@ -164,17 +166,17 @@ def metric_definitions(radius: int, new_class_fraction: float) -> dict[str, str]
     """One-line definitions of the edit metrics with their parameters, for result pages."""
     return {
         "validity": "share of edited masks in which every edited part is present, forms one 8-connected "
-                    "component, and no class absent from the input mask (other than the edited parts) covers "
-                    f"more than {new_class_fraction:.2%} of the pixels",
+        "component, and no class absent from the input mask (other than the edited parts) covers "
+        f"more than {new_class_fraction:.2%} of the pixels",
         "present": "share of edited masks in which every edited part has at least one pixel",
         "connected": "share of edited masks in which every edited part is one 8-connected component",
         "no_new_classes": f"share of edited masks in which no class absent from the input (edited parts aside) "
-                          f"covers more than {new_class_fraction:.2%} of the pixels",
+        f"covers more than {new_class_fraction:.2%} of the pixels",
         "reconstruction_validity": "validity of the unedited reconstructions (the baseline an edit starts from)",
         "locality": "1 - changed/total pixels outside the band = edited parts' old and new regions dilated by "
-                    f"{radius} px (square); compared with the reconstruction; 1 = perfectly local",
+        f"{radius} px (square); compared with the reconstruction; 1 = perfectly local",
         "diversity": "mean over sample pairs of 1 - mean IoU of the edited parts present in either sample "
-                     "(both empty = 0); 0 = identical samples",
+        "(both empty = 0); 0 = identical samples",
         "smoothness": "largest over mean share of pixels changing between consecutive alphas; 1 = perfectly even "
-                      "(also when nothing changes)",
+        "(also when nothing changes)",
     }

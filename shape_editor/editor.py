@@ -9,6 +9,7 @@ C classes, H x W pixels. The `*_codes` functions are pure (codes in, codes out) 
 requested parts change" can be checked on the codes themselves; `MaskEditor` encodes, edits and
 decodes all B x K variants as one batch.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple, Sequence
@@ -44,8 +45,10 @@ def part_indices(parts: Sequence[int], num_parts: int) -> list[int]:
     if not ids:
         raise ValueError("no part to edit: give at least one part id in 1..P")
     if 0 in ids:
-        raise ValueError("background (id 0) is not an editable part: it has no code (it is what no part covers); "
-                         f"choose part ids 1..{num_parts}")
+        raise ValueError(
+            "background (id 0) is not an editable part: it has no code (it is what no part covers); "
+            f"choose part ids 1..{num_parts}"
+        )
     bad = sorted({p for p in ids if not 1 <= p <= num_parts})
     if bad:
         raise ValueError(f"part ids {bad} are outside 1..{num_parts}")
@@ -72,8 +75,13 @@ def _noise(mu: Tensor, n_samples: int, num: int, generator: torch.Generator | No
     return torch.randn((B, n_samples, num, D), generator=generator, device=mu.device, dtype=mu.dtype)
 
 
-def generate_codes(mu: Tensor, parts: Sequence[int], n_samples: int = 1,
-                   generator: torch.Generator | None = None, prior: LatentPrior | None = None) -> Tensor:
+def generate_codes(
+    mu: Tensor,
+    parts: Sequence[int],
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
+    prior: LatentPrior | None = None,
+) -> Tensor:
     """Replace the codes of `parts` by z ~ N(0, I), or by z ~ `prior` when given, K times: [B, P, D] -> [B, K, P, D].
 
     Both priors map the same eps, so a seed draws corresponding samples under either.
@@ -85,8 +93,14 @@ def generate_codes(mu: Tensor, parts: Sequence[int], n_samples: int = 1,
     return codes
 
 
-def perturb_codes(mu: Tensor, parts: Sequence[int], strength: float, n_samples: int = 1,
-                  generator: torch.Generator | None = None, scale: Tensor | None = None) -> Tensor:
+def perturb_codes(
+    mu: Tensor,
+    parts: Sequence[int],
+    strength: float,
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
+    scale: Tensor | None = None,
+) -> Tensor:
     """mu_p + strength * scale_p * eps for the parts p in `parts`, K times: [B, P, D] -> [B, K, P, D].
 
     Args:
@@ -142,8 +156,14 @@ class MaskEditor:
         scale_perturb: `perturb` strengths are in units of the prior's per-dimension std, not of N(0, I).
     """
 
-    def __init__(self, model: ShapeVAE | FastShapeVAE, prior: LatentPrior | None = None, *,
-                 sample_from: str = "standard", scale_perturb: bool = False) -> None:
+    def __init__(
+        self,
+        model: ShapeVAE | FastShapeVAE,
+        prior: LatentPrior | None = None,
+        *,
+        sample_from: str = "standard",
+        scale_perturb: bool = False,
+    ) -> None:
         if sample_from not in SAMPLE_FROM:
             raise ValueError(f"sample_from={sample_from!r} is invalid; choose one of {SAMPLE_FROM}")
         if prior is None and (sample_from == "aggregate" or scale_perturb):
@@ -179,17 +199,25 @@ class MaskEditor:
         return self.decode(self.encode(labels)[:, None])
 
     @torch.inference_mode()
-    def generate(self, labels: Tensor, parts: Sequence[int], n_samples: int = 1,
-                 generator: torch.Generator | None = None) -> EditOutput:
+    def generate(
+        self, labels: Tensor, parts: Sequence[int], n_samples: int = 1, generator: torch.Generator | None = None
+    ) -> EditOutput:
         """Redraw `parts` from the sampling prior (N(0, I) or the aggregate posterior), `n_samples` times per input."""
         return self.decode(generate_codes(self.encode(labels), parts, n_samples, generator, self.sample_prior))
 
     @torch.inference_mode()
-    def perturb(self, labels: Tensor, parts: Sequence[int], strength: float = 1.0, n_samples: int = 1,
-                generator: torch.Generator | None = None) -> EditOutput:
+    def perturb(
+        self,
+        labels: Tensor,
+        parts: Sequence[int],
+        strength: float = 1.0,
+        n_samples: int = 1,
+        generator: torch.Generator | None = None,
+    ) -> EditOutput:
         """Move `parts` to mu + strength * eps (eps scaled per dimension if so built), `n_samples` times per input."""
-        return self.decode(perturb_codes(self.encode(labels), parts, strength, n_samples, generator,
-                                         self.perturb_scale))
+        return self.decode(
+            perturb_codes(self.encode(labels), parts, strength, n_samples, generator, self.perturb_scale)
+        )
 
     @torch.inference_mode()
     def interpolate(self, labels: Tensor, target_labels: Tensor, parts: Sequence[int], n_steps: int = 5) -> EditOutput:
@@ -206,14 +234,24 @@ class MaskEditor:
     @torch.inference_mode()
     def sample(self, num_masks: int, n_samples: int = 1, generator: torch.Generator | None = None) -> EditOutput:
         """Whole masks from noise (mode `all`): every part's code from the sampling prior; [num_masks, K, ...] outputs."""
-        mu = torch.zeros(num_masks, self.num_parts, self.model.config.latent_dim, device=self.device,
-                         dtype=self.model.dtype)
+        mu = torch.zeros(
+            num_masks, self.num_parts, self.model.config.latent_dim, device=self.device, dtype=self.model.dtype
+        )
         return self.decode(generate_codes(mu, all_parts(self.num_parts), n_samples, generator, self.sample_prior))
 
     @torch.inference_mode()
-    def edit(self, mode: str, labels: Tensor, parts: Sequence[int] = (), *, target_labels: Tensor | None = None,
-             n_samples: int = 1, n_steps: int = 5, strength: float = 1.0,
-             generator: torch.Generator | None = None) -> EditOutput:
+    def edit(
+        self,
+        mode: str,
+        labels: Tensor,
+        parts: Sequence[int] = (),
+        *,
+        target_labels: Tensor | None = None,
+        n_samples: int = 1,
+        n_steps: int = 5,
+        strength: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> EditOutput:
         """Run the edit named `mode` (one of EDIT_MODES) with the arguments that mode uses."""
         if mode not in EDIT_MODES:
             raise ValueError(f"edit mode {mode!r} is invalid; choose one of {EDIT_MODES}")

@@ -4,6 +4,7 @@ Library code raises `UserError(what, where, fix)`; the command-line handler (`sh
 as one line `error: <what> (<where>): <fix>` and exits with status 2. It subclasses `ValueError`, so code
 that already catches bad input as `ValueError` keeps working.
 """
+
 from __future__ import annotations
 
 

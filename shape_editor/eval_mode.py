@@ -1,4 +1,5 @@
 """`eval_mode(module)`: run a block in eval mode and give the module back in the mode it had, even on errors."""
+
 from __future__ import annotations
 
 import contextlib

@@ -22,6 +22,7 @@ Two entry points, both explicit:
   trainer flags `--fast_decoder` and `--checkpoint_activations` (recompute GroupNorm + SiLU in backward
   instead of storing the normalised maps).
 """
+
 from __future__ import annotations
 
 import copy
@@ -62,8 +63,9 @@ def subpixel_weight(weight: Tensor) -> Tensor:
     return up_weight.transpose(0, 1).contiguous()  # the layout conv_transpose2d takes
 
 
-def compose_1x1(project_weight: Tensor, project_bias: Tensor | None, weight: Tensor, bias: Tensor | None
-                ) -> tuple[Tensor, Tensor | None]:
+def compose_1x1(
+    project_weight: Tensor, project_bias: Tensor | None, weight: Tensor, bias: Tensor | None
+) -> tuple[Tensor, Tensor | None]:
     """(weight, bias) of `conv1x1(conv(x; weight, bias); project_weight, project_bias)` as one conv.
 
     A 1x1 conv is the same matrix P at every pixel, so P (W * x + b) + p = (P W) * x + (P b + p).
@@ -116,6 +118,7 @@ def norm_silu(norm: nn.Module, x: Tensor, *, recompute: bool = False, inplace: b
 
 # --- the decoder's up block with derived weights ----------------------------------------------------------
 
+
 class BlockWeights(NamedTuple):
     """The weights a fused `UpBlock` runs with: the sub-pixel conv_in, and conv_out / skip (projected, if asked)."""
 
@@ -140,8 +143,15 @@ def block_weights(block: UpBlock, project: nn.Conv2d | None = None) -> BlockWeig
     return BlockWeights(subpixel_weight(block.conv_in.weight), block.conv_in.bias, *out, *skip)
 
 
-def fused_up_block(x: Tensor, w: BlockWeights, norm_in: nn.Module, norm_out: nn.Module, *,
-                   recompute: bool = False, inplace: bool = False) -> Tensor:
+def fused_up_block(
+    x: Tensor,
+    w: BlockWeights,
+    norm_in: nn.Module,
+    norm_out: nn.Module,
+    *,
+    recompute: bool = False,
+    inplace: bool = False,
+) -> Tensor:
     """`UpBlock` (followed by the folded 1x1 conv, if any) with derived weights: [B, C_in, H, W] -> [B, C, 2H, 2W]."""
     h = norm_silu(norm_in, x, recompute=recompute, inplace=inplace)
     h = F.conv_transpose2d(h, w.up, w.up_bias, stride=2, padding=1)  # = conv3x3(up2x(h)), (B, C_out, 2H, 2W)
@@ -152,6 +162,7 @@ def fused_up_block(x: Tensor, w: BlockWeights, norm_in: nn.Module, norm_out: nn.
 
 
 # --- inference ----------------------------------------------------------------------------------------------
+
 
 def default_channels_last(device: torch.device) -> bool:
     """The decoder layout `compile_for_inference` picks: channels-last on the CPU, contiguous elsewhere.
@@ -321,8 +332,9 @@ class FastShapeVAE:
         return self.decode(self.encode(masks)[0])
 
 
-def compile_for_inference(vae: ShapeVAE, *, channels_last: bool | None = None,
-                          torch_compile: bool = False) -> FastShapeVAE:
+def compile_for_inference(
+    vae: ShapeVAE, *, channels_last: bool | None = None, torch_compile: bool = False
+) -> FastShapeVAE:
     """Build the frozen inference object of a trained `vae` (see the module docstring).
 
     Args:
@@ -340,8 +352,10 @@ def inference_model(model: ShapeVAE | FastShapeVAE) -> FastShapeVAE:
 
 # --- training -----------------------------------------------------------------------------------------------
 
-def decode_for_training(decoder: MaskDecoder, mixed: Tensor, fast_decoder: bool, checkpoint_activations: bool
-                        ) -> Tensor:
+
+def decode_for_training(
+    decoder: MaskDecoder, mixed: Tensor, fast_decoder: bool, checkpoint_activations: bool
+) -> Tensor:
     """`decoder(mixed)` over the decoder's own parameters, [B, P, D] -> [B, C, H, W] (contiguous).
 
     fast_decoder: sub-pixel blocks with the output conv folded into the last one, derived in the graph.
@@ -373,8 +387,9 @@ class TrainingForward:
             by the trainer, but this forward does not go through the decoder module's own call).
     """
 
-    def __init__(self, fast_decoder: bool = True, checkpoint_activations: bool = True,
-                 torch_compile: bool = False) -> None:
+    def __init__(
+        self, fast_decoder: bool = True, checkpoint_activations: bool = True, torch_compile: bool = False
+    ) -> None:
         self.fast_decoder, self.checkpoint_activations = fast_decoder, checkpoint_activations
         self.decode = torch.compile(decode_for_training) if torch_compile else decode_for_training
 

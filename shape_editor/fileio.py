@@ -3,6 +3,7 @@
 A crash or kill at any moment leaves either the old file or the new one, never half of one; a user-given
 name never escapes the folder it names.
 """
+
 from __future__ import annotations
 
 import contextlib

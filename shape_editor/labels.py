@@ -4,6 +4,7 @@ Everything that needs to know what a class id means imports it from here, so the
 Ids follow the *standard* order used by SEAN and MaskGAN. The face-parsing / BiSeNet order is a
 second, convertible order (`to_standard`, `from_standard`).
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -11,17 +12,49 @@ from typing import Iterable
 import numpy as np
 
 LABEL_NAMES: tuple[str, ...] = (
-    "background", "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear",
-    "mouth", "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth",
+    "background",
+    "skin",
+    "nose",
+    "eye_g",
+    "l_eye",
+    "r_eye",
+    "l_brow",
+    "r_brow",
+    "l_ear",
+    "r_ear",
+    "mouth",
+    "u_lip",
+    "l_lip",
+    "hair",
+    "hat",
+    "ear_r",
+    "neck_l",
+    "neck",
+    "cloth",
 )
 NUM_CLASSES = len(LABEL_NAMES)
 BACKGROUND = 0
 
 PALETTE = np.array(
     [
-        (0, 0, 0), (204, 0, 0), (76, 153, 0), (204, 204, 0), (51, 51, 255), (204, 0, 204),
-        (0, 255, 255), (51, 255, 255), (102, 51, 0), (255, 0, 0), (102, 204, 0), (255, 255, 0),
-        (0, 0, 153), (0, 0, 204), (255, 51, 153), (0, 204, 204), (0, 51, 0), (255, 153, 51),
+        (0, 0, 0),
+        (204, 0, 0),
+        (76, 153, 0),
+        (204, 204, 0),
+        (51, 51, 255),
+        (204, 0, 204),
+        (0, 255, 255),
+        (51, 255, 255),
+        (102, 51, 0),
+        (255, 0, 0),
+        (102, 204, 0),
+        (255, 255, 0),
+        (0, 0, 153),
+        (0, 0, 204),
+        (255, 51, 153),
+        (0, 204, 204),
+        (0, 51, 0),
+        (255, 153, 51),
         (0, 204, 0),
     ],
     dtype=np.uint8,
@@ -48,8 +81,25 @@ RAW_PART_ORDER: tuple[str, ...] = LABEL_NAMES[1:]
 
 # BiSeNet / face-parsing order, by name: position = id in that order.
 BISENET_NAMES: tuple[str, ...] = (
-    "background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "eye_g", "l_ear", "r_ear", "ear_r",
-    "nose", "mouth", "u_lip", "l_lip", "neck", "neck_l", "cloth", "hair", "hat",
+    "background",
+    "skin",
+    "l_brow",
+    "r_brow",
+    "l_eye",
+    "r_eye",
+    "eye_g",
+    "l_ear",
+    "r_ear",
+    "ear_r",
+    "nose",
+    "mouth",
+    "u_lip",
+    "l_lip",
+    "neck",
+    "neck_l",
+    "cloth",
+    "hair",
+    "hat",
 )
 LABEL_ORDERS = ("standard", "bisenet")
 # BISENET_TO_STANDARD[bisenet_id] = standard_id, and the inverse.
@@ -92,7 +142,7 @@ def parse_parts(spec: str | Iterable[str | int]) -> list[int]:
 def flip_labels(label_map: np.ndarray) -> np.ndarray:
     """Mirror a label map horizontally (last axis) and swap the left/right classes."""
     lut = np.arange(256, dtype=label_map.dtype)
-    lut[: NUM_CLASSES] = FLIP_PERMUTATION
+    lut[:NUM_CLASSES] = FLIP_PERMUTATION
     return lut[label_map[..., ::-1]]
 
 
@@ -137,4 +187,3 @@ def color_to_ids(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pos = np.clip(np.searchsorted(keys, code), 0, len(keys) - 1)
     known = keys[pos] == code
     return np.where(known, values[pos], 0).astype(np.uint8), ~known
-

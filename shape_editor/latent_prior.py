@@ -14,6 +14,7 @@ positive definite. `diagonal=True` keeps only the variances (a = 1).
 Saved as plain tensors (`torch.load(weights_only=True)`), with the content hash of the checkpoint it
 was fitted from, so that a fit of other weights is refused. Shapes: N masks, P parts, D latent size.
 """
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,9 @@ class LatentPrior(NamedTuple):
     checkpoint: str = ""  # content hash of the weights the codes came from
 
     @classmethod
-    def fit(cls, mus: Tensor, present: Tensor | None = None, *, diagonal: bool = False,
-            checkpoint: str = "") -> LatentPrior:
+    def fit(
+        cls, mus: Tensor, present: Tensor | None = None, *, diagonal: bool = False, checkpoint: str = ""
+    ) -> LatentPrior:
         """Fit every part's Gaussian to its codes.
 
         Args:
@@ -97,8 +99,9 @@ class LatentPrior(NamedTuple):
             x = mus[use, p]  # (n, D)
             cov, a = shrunk_covariance(x, diagonal)
             norms = x.norm(dim=1)
-            rows.append((x.mean(0), torch.linalg.cholesky(cov), a, torch.tensor(float(x.shape[0])), norms.mean(),
-                         norms.std()))
+            rows.append(
+                (x.mean(0), torch.linalg.cholesky(cov), a, torch.tensor(float(x.shape[0])), norms.mean(), norms.std())
+            )
         mean, tril, a, samples, norm_mean, norm_std = (torch.stack(column).float() for column in zip(*rows))
         return cls(mean, tril, a, samples.long(), norm_mean, norm_std, checkpoint)
 
@@ -142,8 +145,10 @@ class LatentPrior(NamedTuple):
         if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION or "scale_tril" not in state:
             raise ValueError(f"{path} is not a latent-prior file of format {FORMAT_VERSION}")
         if checkpoint is not None and state["checkpoint"] != checkpoint:
-            raise ValueError(f"{path} was fitted from other weights (checkpoint {state['checkpoint'][:12]}, "
-                             f"not {checkpoint[:12]}): refit it")
+            raise ValueError(
+                f"{path} was fitted from other weights (checkpoint {state['checkpoint'][:12]}, "
+                f"not {checkpoint[:12]}): refit it"
+            )
         return cls(**{f: state[f] for f in FIELDS}, checkpoint=str(state["checkpoint"]))
 
 
@@ -166,5 +171,9 @@ def prior_mismatch(prior: LatentPrior) -> dict[str, Tensor | float]:
     """
     tril = prior.scale_tril.double()
     cov = tril @ tril.transpose(-1, -2)  # (P, D, D)
-    return {"kl_to_standard": kl_to_standard(prior.mean.double(), cov).float(), "code_norm_mean": prior.norm_mean,
-            "code_norm_std": prior.norm_std, "sqrt_latent_dim": math.sqrt(prior.latent_dim)}
+    return {
+        "kl_to_standard": kl_to_standard(prior.mean.double(), cov).float(),
+        "code_norm_mean": prior.norm_mean,
+        "code_norm_std": prior.norm_std,
+        "sqrt_latent_dim": math.sqrt(prior.latent_dim),
+    }

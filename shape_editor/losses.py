@@ -8,6 +8,7 @@ All functions are pure: tensors in, tensors out, an explicit `reduction`, no sta
 Class weights come from the data: accumulate `count_class_pixels` over the training set, then
 `class_weights(class_pixel_shares(counts), scheme)`.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

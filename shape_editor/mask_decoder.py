@@ -8,6 +8,7 @@ This is the paper's network written plainly; it defines the state_dict keys. `sh
 computes the same function faster (for inference and, behind a trainer flag, for training) and is
 tested against this file (docs/ARCHITECTURE.md, "Model and fast path").
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Conversions between label maps (one class id per pixel) and the one-hot / logit masks the VAE uses."""
+
 from __future__ import annotations
 
 import torch
@@ -18,8 +19,9 @@ def check_label_range(labels: Tensor, num_classes: int) -> None:
         raise ValueError(f"label ids {values} are outside [0, {num_classes}) for num_classes={num_classes}")
 
 
-def labels_to_onehot(labels: Tensor, num_classes: int, dtype: torch.dtype = torch.float32,
-                     out: Tensor | None = None) -> Tensor:
+def labels_to_onehot(
+    labels: Tensor, num_classes: int, dtype: torch.dtype = torch.float32, out: Tensor | None = None
+) -> Tensor:
     """One-hot encode a batch of label maps.
 
     Args:
@@ -45,9 +47,15 @@ def labels_to_onehot(labels: Tensor, num_classes: int, dtype: torch.dtype = torc
     B, H, W = labels.shape
     if out is None:
         out = torch.empty(B, num_classes, H, W, dtype=dtype, device=labels.device)
-    elif (out.shape, out.dtype, out.device) != ((B, num_classes, H, W), dtype, labels.device) or not out.is_contiguous():
-        raise ValueError(f"out of shape {tuple(out.shape)}, {out.dtype} on {out.device} does not fit one-hot "
-                         f"[{B}, {num_classes}, {H}, {W}], {dtype} on {labels.device} (contiguous)")
+    elif (out.shape, out.dtype, out.device) != (
+        (B, num_classes, H, W),
+        dtype,
+        labels.device,
+    ) or not out.is_contiguous():
+        raise ValueError(
+            f"out of shape {tuple(out.shape)}, {out.dtype} on {out.device} does not fit one-hot "
+            f"[{B}, {num_classes}, {H}, {W}], {dtype} on {labels.device} (contiguous)"
+        )
     return out.zero_().scatter_(1, labels[:, None].long(), 1.0)
 
 

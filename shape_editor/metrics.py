@@ -3,6 +3,7 @@
 Accumulate `confusion_matrix` over the whole test set (sum the [C, C] matrices), then read the
 metrics off the total: dataset-level IoU, as in semantic segmentation benchmarks. All pure and vectorised.
 """
+
 from __future__ import annotations
 
 import torch

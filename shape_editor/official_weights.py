@@ -14,6 +14,7 @@ vary slightly from run to run while ours do not.
 
 `python -m scripts.convert_official` turns an official file into a run folder that `python test.py` reads.
 """
+
 from __future__ import annotations
 
 import re
@@ -59,7 +60,7 @@ def _rename(state: Mapping[str, Tensor], rules: Sequence[tuple[str, str]], sourc
         for pattern, target in compiled:
             match = pattern.match(key)
             if match:
-                renamed[target.format(**match.groupdict()) + key[match.end():]] = value
+                renamed[target.format(**match.groupdict()) + key[match.end() :]] = value
                 break
         else:
             unknown.append(key)

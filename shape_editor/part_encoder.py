@@ -5,6 +5,7 @@ each part's shape lives in its own code. Parts are folded into the batch, so all
 masks go through the MLP in one matmul. (`shape_editor/fast.py` runs the first layer from label ids
 without building the one-hot; it is tested against this module.)
 """
+
 from __future__ import annotations
 
 from typing import Sequence

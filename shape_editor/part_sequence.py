@@ -4,6 +4,7 @@ The P part codes are read as a sequence in label order by an LSTM, so that when 
 (a longer nose) the decoded neighbours can adapt (the mouth moves down). A feed-forward block with a
 linear residual maps the LSTM states back to the code size.
 """
+
 from __future__ import annotations
 
 import torch

@@ -6,6 +6,7 @@ content hash). The file holds a `LatentPrior` and the full content hash of the w
 fitted from; when those weights change (a later epoch, a retrained run) the stored fit is stale and
 is refitted rather than silently reused.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,21 +31,31 @@ def file_digest(path: str | Path) -> str:
     return file_sha256(path)
 
 
-def fit_prior_from_dataset(vae: ShapeVAE | FastShapeVAE, dataset: Dataset, max_samples: int | None = None,
-                           checkpoint: str = "") -> LatentPrior:
+def fit_prior_from_dataset(
+    vae: ShapeVAE | FastShapeVAE, dataset: Dataset, max_samples: int | None = None, checkpoint: str = ""
+) -> LatentPrior:
     """Encode up to `max_samples` masks and fit each part's Gaussian on the masks that contain it."""
     model = inference_model(vae)
     parts = all_parts(model.config.num_parts)
     mus, attributes = encode_dataset(model, dataset, parts, max_samples)
     present = torch.stack([torch.isfinite(attributes[(p, "area")]) for p in parts], dim=1)  # (N, P); NaN = absent
     prior = LatentPrior.fit(mus, present, checkpoint=checkpoint)
-    logger.info("fitted the aggregate-posterior prior on %d masks (shrinkage %.2f-%.2f)", mus.shape[0],
-                float(prior.shrinkage.min()), float(prior.shrinkage.max()))
+    logger.info(
+        "fitted the aggregate-posterior prior on %d masks (shrinkage %.2f-%.2f)",
+        mus.shape[0],
+        float(prior.shrinkage.min()),
+        float(prior.shrinkage.max()),
+    )
     return prior
 
 
-def load_or_fit_prior(path: str | Path, checkpoint: str | Path, vae: ShapeVAE | FastShapeVAE,
-                      train_set: Callable[[], Dataset], max_samples: int | None = None) -> LatentPrior:
+def load_or_fit_prior(
+    path: str | Path,
+    checkpoint: str | Path,
+    vae: ShapeVAE | FastShapeVAE,
+    train_set: Callable[[], Dataset],
+    max_samples: int | None = None,
+) -> LatentPrior:
     """The prior stored at `path` if it was fitted from `checkpoint`'s weights, else a fresh fit (saved).
 
     Args:

@@ -13,6 +13,7 @@ docs/ARCHITECTURE.md, "Training recipes"). Each of its departures is one flag:
   decoder sees the codes rather than unit noise from the first step;
 - `--lr 0.001 --lr_warmup_steps 50 --lr_schedule cosine`: a larger step, warmed up and decayed per step.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,9 +45,11 @@ class TrainingRecipe:
     lr_schedule: str = "constant"  # constant: SPADE's per-epoch schedule alone; cosine: times a per-step cosine
 
     def __post_init__(self) -> None:
-        for name, value, allowed in (("class_weighting", self.class_weighting, CLASS_WEIGHTINGS),
-                                     ("lr_schedule", self.lr_schedule, LR_SCHEDULES),
-                                     ("vae_init", self.vae_init, VAE_INITS)):
+        for name, value, allowed in (
+            ("class_weighting", self.class_weighting, CLASS_WEIGHTINGS),
+            ("lr_schedule", self.lr_schedule, LR_SCHEDULES),
+            ("vae_init", self.vae_init, VAE_INITS),
+        ):
             if value not in allowed:
                 raise ValueError(f"{name}={value!r} is unknown; choose one of {allowed}")
 
@@ -57,8 +60,15 @@ class TrainingRecipe:
 
 RECIPES = {
     "paper": TrainingRecipe(),
-    "ours": TrainingRecipe(class_weighting="inverse_power", lambda_kl=1e-5, lambda_dice=0.5, vae_init="narrow",
-                           lr=0.001, lr_warmup_steps=50, lr_schedule="cosine"),
+    "ours": TrainingRecipe(
+        class_weighting="inverse_power",
+        lambda_kl=1e-5,
+        lambda_dice=0.5,
+        vae_init="narrow",
+        lr=0.001,
+        lr_warmup_steps=50,
+        lr_schedule="cosine",
+    ),
 }
 
 
@@ -87,7 +97,7 @@ def init_narrow_posterior(encoder: PartEncoder, logvar: float = NARROW_LOGVAR) -
         if isinstance(layer, nn.Linear) and layer not in heads:
             nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
             nn.init.zeros_(layer.bias)
-    nn.init.normal_(encoder.mu.weight, std=encoder.mu.in_features ** -0.5)
+    nn.init.normal_(encoder.mu.weight, std=encoder.mu.in_features**-0.5)
     nn.init.zeros_(encoder.mu.bias)
     nn.init.zeros_(encoder.logvar.weight)
     nn.init.constant_(encoder.logvar.bias, logvar)

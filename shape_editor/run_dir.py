@@ -6,6 +6,7 @@ that already holds files is refused unless it resumes (`--continue_train`) or re
 (`--overwrite`, which clears the folder once the new run is built). A refused start leaves the folder
 exactly as it was.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -29,8 +30,11 @@ def check_run_name(name: str, flag: str = "--name") -> None:
         UserError: naming the value.
     """
     if name in ("", ".", "..") or name.startswith("-") or any(c in name for c in ("/", "\\", "\0")):
-        raise UserError(f"{name!r} is not a plain folder name", flag,
-                        "give a name such as run1, without '/', '\\', '..' or a leading '-'")
+        raise UserError(
+            f"{name!r} is not a plain folder name",
+            flag,
+            "give a name such as run1, without '/', '\\', '..' or a leading '-'",
+        )
 
 
 def run_contents(run_dir: Path) -> list[str]:
@@ -62,8 +66,11 @@ def remove_own_temp_files(run_dir: Path) -> list[Path]:
     for path in stale:
         path.unlink(missing_ok=True)
     if stale:
-        logger.warning("removed %d temporary files of an interrupted save: %s", len(stale),
-                       ", ".join(str(p.relative_to(run_dir)) for p in stale))
+        logger.warning(
+            "removed %d temporary files of an interrupted save: %s",
+            len(stale),
+            ", ".join(str(p.relative_to(run_dir)) for p in stale),
+        )
     return stale
 
 
@@ -89,8 +96,11 @@ class RunLock:
         except BlockingIOError:
             os.close(fd)
             where = f"{self.run_dir}, {self.flag} {self.run_dir.name}"
-            raise UserError(f"the run folder is in use by process {self.holder()}", where,
-                            "wait until that process ends (or stop it), or pick another --name") from None
+            raise UserError(
+                f"the run folder is in use by process {self.holder()}",
+                where,
+                "wait until that process ends (or stop it), or pick another --name",
+            ) from None
         self.fd = fd
         self._record_pid()
         return self
@@ -107,8 +117,9 @@ class RunLock:
         with os.fdopen(fd, "w") as handle:
             handle.write(f"{os.getpid()}\n")
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.fd is None:
             return
         pid_file = self.run_dir / PID_FILE
@@ -127,13 +138,22 @@ def check_run_start(run_dir: Path, *, resume: bool, overwrite: bool, flag: str) 
         UserError: naming the folder and the flag that fixes it.
     """
     if resume and overwrite:
-        raise UserError("--continue_train and --overwrite contradict each other", flag,
-                        "resume the run (--continue_train) or replace it (--overwrite), not both")
+        raise UserError(
+            "--continue_train and --overwrite contradict each other",
+            flag,
+            "resume the run (--continue_train) or replace it (--overwrite), not both",
+        )
     contents = run_contents(run_dir)
     if resume and not contents:
-        raise UserError("there is no run to resume", f"{run_dir}, {flag} {run_dir.name}",
-                        "check --name and --checkpoints_dir, or start the run without --continue_train")
+        raise UserError(
+            "there is no run to resume",
+            f"{run_dir}, {flag} {run_dir.name}",
+            "check --name and --checkpoints_dir, or start the run without --continue_train",
+        )
     if contents and not resume and not overwrite:
         shown = ", ".join(contents[:3]) + (", ..." if len(contents) > 3 else "")
-        raise UserError(f"the run folder already holds a run ({shown})", f"{run_dir}, {flag} {run_dir.name}",
-                        "resume it with --continue_train, replace it with --overwrite, or pick another --name")
+        raise UserError(
+            f"the run folder already holds a run ({shown})",
+            f"{run_dir}, {flag} {run_dir.name}",
+            "resume it with --continue_train, replace it with --overwrite, or pick another --name",
+        )

@@ -8,6 +8,7 @@ Vocabulary used by every method:
 This is the plain network (it defines the state_dict keys and is the reference of every fast path);
 `shape_editor.fast.compile_for_inference(vae)` builds the fast inference object from it.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -79,7 +80,9 @@ class ShapeVAE(nn.Module):
         self.encoder = PartEncoder(config.enc_size, config.enc_widths, config.latent_dim)
         self.sequence = build_sequence(config)
         self.decoder = MaskDecoder(
-            config.num_parts, config.decoder_channels, config.decoder_widths,
+            config.num_parts,
+            config.decoder_channels,
+            config.decoder_widths,
             partial(group_norm, groups=config.groups),
         )
         # "heuristic": the decoder predicts the parts only and a fixed rule without weights adds background.

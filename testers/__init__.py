@@ -1,4 +1,5 @@
 """Tester registry: `python test.py --model X` runs `testers/X_tester.py`'s class `XTester` (any case)."""
+
 from __future__ import annotations
 
 import argparse

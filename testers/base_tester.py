@@ -1,4 +1,5 @@
 """What a test run provides: load the trained networks, run over the test split, write a results page."""
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ that holds anything but an export, or the data being tested, is refused, since t
 PNG encoding and writing run on a small thread pool (PIL releases the GIL while compressing), so writing
 overlaps with decoding the next batch.
 """
+
 from __future__ import annotations
 
 import csv
@@ -49,11 +50,17 @@ def check_export_target(export_dir: str | Path, data_folders: Sequence[str | Pat
     target = check_export_dir(export_dir).resolve()
     for folder in (Path(f).resolve() for f in data_folders if f):
         if target == folder or folder in target.parents or target in folder.parents:
-            raise UserError(f"the export would mix with the data being read ({folder})", f"--export_dir {export_dir}",
-                            "export into a folder outside the dataset")
+            raise UserError(
+                f"the export would mix with the data being read ({folder})",
+                f"--export_dir {export_dir}",
+                "export into a folder outside the dataset",
+            )
     if target.is_dir() and any(target.iterdir()) and not (target / "manifest.csv").is_file():
-        raise UserError("the folder holds files but no manifest.csv, so it is not an earlier export",
-                        f"--export_dir {export_dir}", "give a new or empty folder, or an earlier export folder")
+        raise UserError(
+            "the folder holds files but no manifest.csv, so it is not an earlier export",
+            f"--export_dir {export_dir}",
+            "give a new or empty folder, or an earlier export folder",
+        )
 
 
 def _write_bytes(path: Path, payload: bytes) -> None:
@@ -109,8 +116,14 @@ class MaskExporter:
         self.stems.add(stem.casefold())
         return stem
 
-    def add(self, sources: Sequence[str], masks: Tensor, images: Tensor | None = None, alphas: Tensor | None = None,
-            metrics: Mapping[str, Tensor] | None = None) -> list[Path]:
+    def add(
+        self,
+        sources: Sequence[str],
+        masks: Tensor,
+        images: Tensor | None = None,
+        alphas: Tensor | None = None,
+        metrics: Mapping[str, Tensor] | None = None,
+    ) -> list[Path]:
         """Queue the masks of one batch for writing and record their manifest rows.
 
         Args:
@@ -127,8 +140,9 @@ class MaskExporter:
         if len(sources) != B:
             raise ValueError(f"{len(sources)} sources for {B} masks")
         ids = masks.detach().cpu().numpy()
-        columns = {name: value.detach().cpu().reshape(B, -1).expand(B, K).tolist()
-                   for name, value in (metrics or {}).items()}
+        columns = {
+            name: value.detach().cpu().reshape(B, -1).expand(B, K).tolist() for name, value in (metrics or {}).items()
+        }
         self.metric_columns += [name for name in columns if name not in self.metric_columns]
         written = []
         for b, source in enumerate(sources):
@@ -140,8 +154,15 @@ class MaskExporter:
                 if photo is not None:
                     self.pending.append(self.pool.submit(_write_bytes, self.root / "images" / f"{stem}.jpg", photo))
                 alpha = "" if alphas is None else f"{float(alphas[k]):.6g}"
-                row = {"file": f"labels/{stem}.png", "source": source, "part": self.part, "mode": self.mode,
-                       "sample": k, "alpha": alpha, "seed": self.seed}
+                row = {
+                    "file": f"labels/{stem}.png",
+                    "source": source,
+                    "part": self.part,
+                    "mode": self.mode,
+                    "sample": k,
+                    "alpha": alpha,
+                    "seed": self.seed,
+                }
                 self.rows.append({**row, **{name: _cell(values[b][k]) for name, values in columns.items()}})
                 written.append(label_path)
         return written

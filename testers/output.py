@@ -6,6 +6,7 @@ leaves the previous results intact. Nothing is ever written into the checkpoint 
 read-only; caches derived from a checkpoint (attribute directions, the latent prior) live in
 `results/<name>/cache/`, keyed by its content hash.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ SEAN and the shape VAE may be trained at different crop sizes. Label maps go to 
 the edited masks come back to the SIS model's size, both with nearest-neighbour resizing (ids must
 never be blended). Edits are those of the shapevae tester (`edit_plan`), attribute edits included.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,17 +77,31 @@ class ShapePlugin:
 
         def train_set() -> Dataset:  # the training split of the test data at the VAE's crop size
             return data.create_dataset(vae_opt, phase="train")
-        self.editor, _ = plan_editor(model, plan, opt, prior_path(opt, opt.shape_name, self.checkpoint),
-                                     self.checkpoint, train_set)
+
+        self.editor, _ = plan_editor(
+            model, plan, opt, prior_path(opt, opt.shape_name, self.checkpoint), self.checkpoint, train_set
+        )
         self.plan: EditPlan = plan or EditPlan("reconstruct", [], "shapevae")
         self.directions = None
         if self.plan.mode == "attribute":
-            self.directions = load_or_fit_directions(directions_path(opt, opt.shape_name, self.checkpoint), model,
-                                                     train_set,
-                                                     self.plan.parts[0], opt.attribute_samples)
+            self.directions = load_or_fit_directions(
+                directions_path(opt, opt.shape_name, self.checkpoint),
+                model,
+                train_set,
+                self.plan.parts[0],
+                opt.attribute_samples,
+            )
 
-    def edit(self, labels: Tensor, targets: Tensor | None = None, *, n_samples: int = 1, n_steps: int = 5,
-             strength: float = 1.0, generator: torch.Generator | None = None) -> EditOutput:
+    def edit(
+        self,
+        labels: Tensor,
+        targets: Tensor | None = None,
+        *,
+        n_samples: int = 1,
+        n_steps: int = 5,
+        strength: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> EditOutput:
         """Edit label maps [B, 1, H, W]; the result's `masks` are [B, K, H, W] ids at the input's size.
 
         `logits` stay at the VAE's resolution; `targets` ([B, 1, H', W'] ids) are resized like the inputs.
@@ -96,8 +111,16 @@ class ShapePlugin:
             edit = attribute_edit(self.editor, small, self.directions, plan.parts[0], plan.attribute, plan.strengths)
         else:
             small_targets = None if targets is None else resize_nearest_exact(targets, self.size)
-            edit = self.editor.edit(plan.mode, small, plan.parts, target_labels=small_targets, n_samples=n_samples,
-                                    n_steps=n_steps, strength=strength, generator=generator)
+            edit = self.editor.edit(
+                plan.mode,
+                small,
+                plan.parts,
+                target_labels=small_targets,
+                n_samples=n_samples,
+                n_steps=n_steps,
+                strength=strength,
+                generator=generator,
+            )
         size = tuple(labels.shape[-2:])
         masks = resize_nearest_exact(edit.masks, size)
         if self.keep_unedited:

@@ -9,6 +9,7 @@ then paints it from the per-class bias of its style layers and its mask-only SPA
 generic look for that class rather than this person's (`unstyled_pixel_share` in metrics.json).
 `--export_dir` writes the edited masks (testers/export.py) and, next to them, the synthesised photos.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ DEFINITIONS = {
     "L1": "mean absolute difference between each test photo and its re-synthesis from its own mask, in [-1, 1] units",
     "PSNR": "peak signal-to-noise ratio of that re-synthesis, images in [0, 1] (dB)",
     "unstyled_pixel_share": "share of edited-mask pixels whose class is absent from the original mask: they get a "
-                            "zero style code (SEAN paints them from its learned bias and the mask alone)",
+    "zero style code (SEAN paints them from its learned bias and the mask alone)",
 }
 
 
@@ -75,8 +76,9 @@ class SEANTester(BaseTester):
         self.dataset = data.create_dataset(opt, phase=opt.phase)
         self.count = min(len(self.dataset), opt.how_many)
         if self.count < 1:
-            raise ValueError(f"nothing to test: the {opt.phase} split has {len(self.dataset)} samples, "
-                             f"--how_many {opt.how_many}")
+            raise ValueError(
+                f"nothing to test: the {opt.phase} split has {len(self.dataset)} samples, --how_many {opt.how_many}"
+            )
         if "image" not in self.dataset[0]:
             raise ValueError(masks_only_message(opt.dataset_mode))
         self.plugin = ShapePlugin(opt, device) if opt.shape_name else None
@@ -85,18 +87,21 @@ class SEANTester(BaseTester):
         if opt.export_dir and self.plugin is None:
             raise ValueError("--export_dir needs --shape_name (and an edit): SEAN alone makes no new masks")
         if opt.export_dir:
-            check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None),
-                                                 getattr(opt, "image_dir", None)])
+            check_export_target(
+                opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None), getattr(opt, "image_dir", None)]
+            )
 
     @torch.no_grad()
     def run(self) -> Path:
         opt, plan = self.opt, self.plan
         tic = time.perf_counter()
         generator = torch.Generator(self.device).manual_seed(opt.seed)
-        exporter = MaskExporter(opt.export_dir, part=plan.name, mode=plan.mode, seed=opt.seed) \
-            if opt.export_dir else None
-        loader = DataLoader(Subset(self.dataset, range(self.count)), batch_size=opt.batchSize, shuffle=False,
-                            num_workers=opt.nThreads)
+        exporter = (
+            MaskExporter(opt.export_dir, part=plan.name, mode=plan.mode, seed=opt.seed) if opt.export_dir else None
+        )
+        loader = DataLoader(
+            Subset(self.dataset, range(self.count)), batch_size=opt.batchSize, shuffle=False, num_workers=opt.nThreads
+        )
         totals = {"L1": 0.0, "PSNR": 0.0, "unstyled": 0.0}  # sums over inputs
         rows: list[tuple[str, dict[str, Visual]]] = []
         done = 0
@@ -108,8 +113,14 @@ class SEANTester(BaseTester):
             if self.plugin is not None:
                 if plan.mode in TARGET_MODES:
                     targets = paired_targets(labels, self.target, self.dataset, done, self.count)
-                edit = self.plugin.edit(labels, targets, n_samples=opt.n_samples, n_steps=opt.n_steps,
-                                        strength=opt.edit_strength, generator=generator)
+                edit = self.plugin.edit(
+                    labels,
+                    targets,
+                    n_samples=opt.n_samples,
+                    n_steps=opt.n_steps,
+                    strength=opt.edit_strength,
+                    generator=generator,
+                )
                 totals["unstyled"] += float(unstyled_share(labels, edit.masks, opt.label_nc).sum())
             fake, fake_edited = self.synthesize(masks, photos, edit, generator)
             for name, values in reconstruction_metrics(fake, photos).items():
@@ -121,8 +132,9 @@ class SEANTester(BaseTester):
             logger.info("exported %d masks and photos; manifest %s", len(exporter.rows), exporter.close())
         return self.write_page(self.summarise(totals, done, time.perf_counter() - tic), rows)
 
-    def synthesize(self, masks: Tensor, photos: Tensor, edit: EditOutput | None,
-                   generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+    def synthesize(
+        self, masks: Tensor, photos: Tensor, edit: EditOutput | None, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor | None]:
         """Paint the original masks [B, C, H, W] and the edited ones with the photos' style codes.
 
         Returns:
@@ -143,8 +155,15 @@ class SEANTester(BaseTester):
         for label_file, image in zip(label_files, fake_edited.flatten(0, 1)):
             save_image(tensor_to_image(image), exporter.root / "images" / f"{label_file.stem}.jpg")
 
-    def page_rows(self, batch: dict[str, Any], start: int, fake: Tensor, targets: Tensor | None,
-                  edit: EditOutput | None, fake_edited: Tensor | None) -> list[tuple[str, dict[str, Visual]]]:
+    def page_rows(
+        self,
+        batch: dict[str, Any],
+        start: int,
+        fake: Tensor,
+        targets: Tensor | None,
+        edit: EditOutput | None,
+        fake_edited: Tensor | None,
+    ) -> list[tuple[str, dict[str, Visual]]]:
         """One row per input (SEAN) or per edited variant (pipeline), columns in display order."""
         rows = []
         for b, path in enumerate(batch["path"]):
@@ -157,24 +176,35 @@ class SEANTester(BaseTester):
                 label = caption(self.plan, edit, k)
                 visuals = dict(source) if targets is None else {**source, "target mask": targets[b]}
                 changed = changed_pixels_overlay(to_numpy(batch["label"][b, 0]), to_numpy(edit.masks[b, k]))
-                visuals.update({f"edited mask ({label})": edit.masks[b, k], "changed pixels vs mask": changed,
-                                "synthesized from mask": fake[b],
-                                f"synthesized from edited mask ({label})": fake_edited[b, k]})
+                visuals.update(
+                    {
+                        f"edited mask ({label})": edit.masks[b, k],
+                        "changed pixels vs mask": changed,
+                        "synthesized from mask": fake[b],
+                        f"synthesized from edited mask ({label})": fake_edited[b, k],
+                    }
+                )
                 rows.append((f"{name} · {label}", visuals))
         return rows
 
     def summarise(self, totals: dict[str, float], inputs: int, seconds: float) -> dict[str, Any]:
         """metrics.json: reconstruction quality over all inputs and, for the pipeline, the edit."""
         metrics: dict[str, Any] = {
-            "checkpoint": str(self.model.network_file(self.opt.which_epoch, "G")), "inputs": inputs,
+            "checkpoint": str(self.model.network_file(self.opt.which_epoch, "G")),
+            "inputs": inputs,
             "seconds": round(seconds, 3),
             "reconstruction": {"L1": totals["L1"] / inputs, "PSNR": totals["PSNR"] / inputs},
             "definitions": {k: v for k, v in DEFINITIONS.items() if k != "unstyled_pixel_share"},
         }
         if self.plan is not None:
-            metrics["edit"] = {"shape_checkpoint": str(self.plugin.checkpoint), "mode": self.plan.mode,
-                               "parts": [LABEL_NAMES[p] for p in self.plan.parts], "n_samples": self.opt.n_samples,
-                               "seed": self.opt.seed, "unstyled_pixel_share": totals["unstyled"] / inputs}
+            metrics["edit"] = {
+                "shape_checkpoint": str(self.plugin.checkpoint),
+                "mode": self.plan.mode,
+                "parts": [LABEL_NAMES[p] for p in self.plan.parts],
+                "n_samples": self.opt.n_samples,
+                "seed": self.opt.seed,
+                "unstyled_pixel_share": totals["unstyled"] / inputs,
+            }
             metrics["definitions"] = dict(DEFINITIONS)
         return metrics
 
@@ -183,8 +213,17 @@ class SEANTester(BaseTester):
         web_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(web_dir / "metrics.json", metrics, indent=2)
         what = f"{self.opt.shape_name} {self.plan.mode} {self.plan.name}" if self.plan else "reconstruction"
-        shown = {"inputs": metrics["inputs"], **metrics["reconstruction"],
-                 **{k: v for k, v in metrics.get("edit", {}).items() if not isinstance(v, list)},
-                 "seconds": metrics["seconds"]}
-        return save_results_page(web_dir, f"{self.opt.name} ({self.opt.which_epoch}): {what}", rows, shown,
-                                 image_width=self.opt.display_winsize, definitions=metrics["definitions"])
+        shown = {
+            "inputs": metrics["inputs"],
+            **metrics["reconstruction"],
+            **{k: v for k, v in metrics.get("edit", {}).items() if not isinstance(v, list)},
+            "seconds": metrics["seconds"],
+        }
+        return save_results_page(
+            web_dir,
+            f"{self.opt.name} ({self.opt.which_epoch}): {what}",
+            rows,
+            shown,
+            image_width=self.opt.display_winsize,
+            definitions=metrics["definitions"],
+        )

@@ -9,6 +9,7 @@ prior they use (`--sample_from`, `shape_editor.latent_prior`). With `--export_di
 exported for augmentation.
 Without `--edit_part` the run only reconstructs, except `--edit_mode all` (whole masks from noise).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,27 @@ import data
 from data.mask_io import read_label
 from data.transforms import PreprocessConfig, get_params, transform_label
 from shape_editor.attribute_directions import (
-    AttributeDirections, attribute_edit, attribute_strengths, load_or_fit_directions,
+    AttributeDirections,
+    attribute_edit,
+    attribute_strengths,
+    load_or_fit_directions,
 )
 from shape_editor.attributes import (
-    AttributeSweep, check_attribute, concat_sweeps, measure_sweep, response_curves, summarise_sweep, sweep_definitions,
+    AttributeSweep,
+    check_attribute,
+    concat_sweeps,
+    measure_sweep,
+    response_curves,
+    summarise_sweep,
+    sweep_definitions,
 )
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.edit_metrics import (
-    edit_locality, edit_validity, interpolation_smoothness, metric_definitions, sample_diversity,
+    edit_locality,
+    edit_validity,
+    interpolation_smoothness,
+    metric_definitions,
+    sample_diversity,
 )
 from shape_editor.editor import EDIT_MODES, EditOutput, MaskEditor, all_parts, part_indices
 from shape_editor.fast import FastShapeVAE, compile_for_inference
@@ -61,15 +75,15 @@ SWEEP_METRICS = ("correlation", "monotonicity", "slope")  # locality comes from 
 NEW_CLASS_FRACTION = 0.001  # validity: a class new to the mask may cover at most 0.1 % of the pixels
 OFF_MANIFOLD_DEFINITIONS = {
     "kl_to_standard": "per part, KL (nats) of the Gaussian fitted to the training codes mu_p from N(0, I): "
-                      "0 when z ~ N(0, I) looks like the codes the decoder was trained on",
+    "0 when z ~ N(0, I) looks like the codes the decoder was trained on",
     "code_norm_mean": "per part, mean |mu_p| over the training masks that contain the part; "
-                      "a draw from N(0, I) has norm about sqrt_latent_dim",
+    "a draw from N(0, I) has norm about sqrt_latent_dim",
     "code_norm_std": "per part, standard deviation of |mu_p| (about 0.7 for N(0, I))",
 }
 RECONSTRUCTION_DEFINITIONS = {
     "pixel accuracy": "share of test pixels whose reconstructed label equals the input label (%)",
     "mIoU": "IoU per class from the confusion matrix summed over the whole run, averaged over the classes "
-            "present in an input or a reconstruction (%)",
+    "present in an input or a reconstruction (%)",
 }
 
 
@@ -86,8 +100,9 @@ class EditPlan(NamedTuple):
 def edit_plan(opt: argparse.Namespace, num_parts: int) -> EditPlan | None:
     """The edit requested by `--edit_mode/--edit_part`, or None for reconstruction only."""
     if opt.edit_mode not in TESTER_MODES:
-        raise ValueError(f"--edit_mode {opt.edit_mode} is not supported by the shapevae tester; "
-                         f"choose one of {TESTER_MODES}")
+        raise ValueError(
+            f"--edit_mode {opt.edit_mode} is not supported by the shapevae tester; choose one of {TESTER_MODES}"
+        )
     if opt.edit_mode == "all":
         return EditPlan("all", all_parts(num_parts), "all")
     if opt.edit_part is None or opt.edit_mode == "reconstruct":
@@ -103,8 +118,14 @@ def edit_plan(opt: argparse.Namespace, num_parts: int) -> EditPlan | None:
     return EditPlan(opt.edit_mode, parts, name)
 
 
-def plan_editor(model: FastShapeVAE, plan: EditPlan | None, opt: argparse.Namespace, prior_path: Path,
-                checkpoint: Path, train_set: Callable[[], Dataset]) -> tuple[MaskEditor, LatentPrior | None]:
+def plan_editor(
+    model: FastShapeVAE,
+    plan: EditPlan | None,
+    opt: argparse.Namespace,
+    prior_path: Path,
+    checkpoint: Path,
+    train_set: Callable[[], Dataset],
+) -> tuple[MaskEditor, LatentPrior | None]:
     """The editor for `plan`; edits that draw noise also load (or fit) the latent prior, for
     `--sample_from` / `--perturb_scale` and for the off-manifold check."""
     if plan is None or plan.mode not in SAMPLING_MODES:
@@ -199,27 +220,40 @@ class ShapeVAETester(BaseTester):
         run_dir = safe_child(opt.checkpoints_dir, opt.name)
         self.checkpoint = Path(opt.load_official) if opt.load_official else run_dir / f"{opt.which_epoch}_net_G.pth"
         expect = {"label_nc": opt.label_nc, "crop_size": opt.crop_size}
-        vae = load_official_checkpoint(self.checkpoint, device) if opt.load_official else \
-            load_shape_vae(self.checkpoint, device, expect=expect)
+        vae = (
+            load_official_checkpoint(self.checkpoint, device)
+            if opt.load_official
+            else load_shape_vae(self.checkpoint, device, expect=expect)
+        )
         model = compile_for_inference(vae)
         self.plan = edit_plan(opt, model.config.num_parts)
         if opt.export_dir and self.plan is None:
             raise ValueError("--export_dir needs an edit: give --edit_part (or --edit_mode all)")
         if opt.export_dir:
             check_export_target(opt.export_dir, [opt.dataroot, getattr(opt, "label_dir", None)])
-        self.editor, self.prior = plan_editor(model, self.plan, opt, prior_path(opt, opt.name, self.checkpoint),
-                                              self.checkpoint,
-                                              lambda: data.create_dataset(opt, phase="train"))
+        self.editor, self.prior = plan_editor(
+            model,
+            self.plan,
+            opt,
+            prior_path(opt, opt.name, self.checkpoint),
+            self.checkpoint,
+            lambda: data.create_dataset(opt, phase="train"),
+        )
         self.directions: AttributeDirections | None = None
         if self.plan is not None and self.plan.mode == "attribute":
-            self.directions = load_or_fit_directions(directions_path(opt, opt.name, self.checkpoint), self.editor.model,
-                                                     lambda: data.create_dataset(opt, phase="train"),
-                                                     self.plan.parts[0], opt.attribute_samples)
+            self.directions = load_or_fit_directions(
+                directions_path(opt, opt.name, self.checkpoint),
+                self.editor.model,
+                lambda: data.create_dataset(opt, phase="train"),
+                self.plan.parts[0],
+                opt.attribute_samples,
+            )
         self.dataset = data.create_dataset(opt, phase=opt.phase)
         self.count = min(len(self.dataset), opt.how_many)
         if self.count < 1:
-            raise ValueError(f"nothing to test: the {opt.phase} split has {len(self.dataset)} samples, "
-                             f"--how_many {opt.how_many}")
+            raise ValueError(
+                f"nothing to test: the {opt.phase} split has {len(self.dataset)} samples, --how_many {opt.how_many}"
+            )
         self.radius = max(1, opt.crop_size // 32)  # locality band: 2 px at 64 px, 8 px at 256 px
         self.target = fixed_target(opt, self.dataset) if self.plan and self.plan.mode in TARGET_MODES else None
 
@@ -227,10 +261,12 @@ class ShapeVAETester(BaseTester):
         opt, plan, C = self.opt, self.plan, self.opt.label_nc
         tic = time.perf_counter()
         generator = torch.Generator(self.device).manual_seed(opt.seed)
-        exporter = MaskExporter(opt.export_dir, part=plan.name, mode=plan.mode, seed=opt.seed) \
-            if opt.export_dir else None
-        loader = DataLoader(Subset(self.dataset, range(self.count)), batch_size=opt.batchSize, shuffle=False,
-                            num_workers=opt.nThreads)
+        exporter = (
+            MaskExporter(opt.export_dir, part=plan.name, mode=plan.mode, seed=opt.seed) if opt.export_dir else None
+        )
+        loader = DataLoader(
+            Subset(self.dataset, range(self.count)), batch_size=opt.batchSize, shuffle=False, num_workers=opt.nThreads
+        )
         conf = torch.zeros(C, C, dtype=torch.int64, device=self.device)
         scores: dict[str, list[Tensor]] = {}
         rows: list[tuple[str, dict[str, Visual]]] = []
@@ -243,17 +279,36 @@ class ShapeVAETester(BaseTester):
             conf += confusion_matrix(recon, labels[:, 0], C)
             edit, targets = None, None
             if plan is not None:
-                targets = paired_targets(labels, self.target, self.dataset, done, self.count) \
-                    if plan.mode in TARGET_MODES else None
+                targets = (
+                    paired_targets(labels, self.target, self.dataset, done, self.count)
+                    if plan.mode in TARGET_MODES
+                    else None
+                )
                 if self.directions is not None:
                     part = plan.parts[0]
                     edit = attribute_edit(self.editor, labels, self.directions, part, plan.attribute, plan.strengths)
-                    sweeps.append(measure_sweep(recon, edit.masks, plan.strengths, part, plan.attribute,
-                                                self.directions.std(part, plan.attribute), self.radius))
+                    sweeps.append(
+                        measure_sweep(
+                            recon,
+                            edit.masks,
+                            plan.strengths,
+                            part,
+                            plan.attribute,
+                            self.directions.std(part, plan.attribute),
+                            self.radius,
+                        )
+                    )
                 else:
-                    edit = self.editor.edit(plan.mode, labels, plan.parts, target_labels=targets,
-                                            n_samples=opt.n_samples, n_steps=opt.n_steps, strength=opt.edit_strength,
-                                            generator=generator)
+                    edit = self.editor.edit(
+                        plan.mode,
+                        labels,
+                        plan.parts,
+                        target_labels=targets,
+                        n_samples=opt.n_samples,
+                        n_steps=opt.n_steps,
+                        strength=opt.edit_strength,
+                        generator=generator,
+                    )
                 batch_scores = score_edits(plan, labels[:, 0], recon, edit, self.radius)
                 for name, value in batch_scores.items():
                     scores.setdefault(name, []).append(value.flatten().double().cpu())
@@ -266,8 +321,9 @@ class ShapeVAETester(BaseTester):
         metrics = self.summarise(conf, scores, done, time.perf_counter() - tic, sweep)
         return self.write_page(metrics, rows, sweep)
 
-    def page_rows(self, batch: dict[str, Any], start: int, recon: Tensor, targets: Tensor | None,
-                  edit: EditOutput | None) -> list[tuple[str, dict[str, Visual]]]:
+    def page_rows(
+        self, batch: dict[str, Any], start: int, recon: Tensor, targets: Tensor | None, edit: EditOutput | None
+    ) -> list[tuple[str, dict[str, Visual]]]:
         """One page row per input, each edited mask with the pixels it changed beside it.
 
         Ids are kept as uint8 on the CPU (8x less memory over a long test run).
@@ -284,20 +340,30 @@ class ShapeVAETester(BaseTester):
             for k in range(0 if edited is None else edited.shape[1]):
                 label = caption(self.plan, edit, k)
                 visuals[label] = edited[b, k]
-                visuals[f"{label}: changed pixels vs reconstruction"] = \
-                    changed_pixels_overlay(recon[b].numpy(), edited[b, k].numpy())
+                visuals[f"{label}: changed pixels vs reconstruction"] = changed_pixels_overlay(
+                    recon[b].numpy(), edited[b, k].numpy()
+                )
             rows.append((f"input {start + b} · {Path(path).stem}{what}", visuals))
         return rows
 
-    def summarise(self, conf: Tensor, scores: dict[str, list[Tensor]], inputs: int, seconds: float,
-                  sweep: AttributeSweep | None = None) -> dict[str, Any]:
+    def summarise(
+        self,
+        conf: Tensor,
+        scores: dict[str, list[Tensor]],
+        inputs: int,
+        seconds: float,
+        sweep: AttributeSweep | None = None,
+    ) -> dict[str, Any]:
         """metrics.json: reconstruction in %, edit metrics as means over masks (or inputs) in [0, 1]."""
         iou = per_class_iou(conf.cpu()) * 100
         names = [LABEL_NAMES[c] if c < len(LABEL_NAMES) else str(c) for c in range(len(iou))]
         metrics: dict[str, Any] = {
-            "checkpoint": str(self.checkpoint), "inputs": inputs, "seconds": round(seconds, 3),
+            "checkpoint": str(self.checkpoint),
+            "inputs": inputs,
+            "seconds": round(seconds, 3),
             "reconstruction": {
-                "pixel_accuracy": float(pixel_accuracy(conf.cpu())) * 100, "mIoU": float(iou.nanmean()),
+                "pixel_accuracy": float(pixel_accuracy(conf.cpu())) * 100,
+                "mIoU": float(iou.nanmean()),
                 "per_class_iou": {n: finite_or_none(float(v)) for n, v in zip(names, iou)},
             },
             "definitions": dict(RECONSTRUCTION_DEFINITIONS),
@@ -307,52 +373,81 @@ class ShapeVAETester(BaseTester):
             metrics["definitions"].update(OFF_MANIFOLD_DEFINITIONS)
         if self.plan is not None:
             summary = {name: float(torch.cat(values).mean()) for name, values in scores.items()}
-            metrics["edit"] = {"mode": self.plan.mode, "parts": [LABEL_NAMES[p] for p in self.plan.parts],
-                               "n_samples": self.opt.n_samples, "n_steps": self.opt.n_steps,
-                               "strength": self.opt.edit_strength, "seed": self.opt.seed, **summary}
+            metrics["edit"] = {
+                "mode": self.plan.mode,
+                "parts": [LABEL_NAMES[p] for p in self.plan.parts],
+                "n_samples": self.opt.n_samples,
+                "n_steps": self.opt.n_steps,
+                "strength": self.opt.edit_strength,
+                "seed": self.opt.seed,
+                **summary,
+            }
             if self.plan.mode in SAMPLING_MODES:
                 metrics["edit"].update(sample_from=self.opt.sample_from, perturb_scale=self.opt.perturb_scale)
             definitions = metric_definitions(self.radius, NEW_CLASS_FRACTION)
             metrics["definitions"].update({k: v for k, v in definitions.items() if k in summary})
         if sweep is not None:
             measured = summarise_sweep(sweep)
-            metrics["edit"].update({"attribute": self.plan.attribute,
-                                    **{k: finite_or_none(measured[k]) for k in SWEEP_METRICS}})
+            metrics["edit"].update(
+                {"attribute": self.plan.attribute, **{k: finite_or_none(measured[k]) for k in SWEEP_METRICS}}
+            )
             metrics["definitions"].update({k: sweep_definitions(self.radius)[k] for k in SWEEP_METRICS})
-            metrics["attribute_response"] = {name: [(s, finite_or_none(v)) for s, v in points]
-                                             for name, points in response_curves(sweep).items()}
+            metrics["attribute_response"] = {
+                name: [(s, finite_or_none(v)) for s, v in points] for name, points in response_curves(sweep).items()
+            }
         return metrics
 
     @staticmethod
     def off_manifold(prior: LatentPrior) -> dict[str, Any]:
         """`prior_mismatch` per part name, plus the fitting-set size: how far z ~ N(0, I) is from the codes."""
-        names = LABEL_NAMES[1:prior.mean.shape[0] + 1]
+        names = LABEL_NAMES[1 : prior.mean.shape[0] + 1]
         report = prior_mismatch(prior)
-        per_part = {key: {n: round(float(v), 3) for n, v in zip(names, value)}
-                    for key, value in report.items() if isinstance(value, Tensor)}
+        per_part = {
+            key: {n: round(float(v), 3) for n, v in zip(names, value)}
+            for key, value in report.items()
+            if isinstance(value, Tensor)
+        }
         return {**per_part, "sqrt_latent_dim": report["sqrt_latent_dim"], "samples": int(prior.samples.max())}
 
-    def write_page(self, metrics: dict[str, Any], rows: list[tuple[str, dict[str, Visual]]],
-                   sweep: AttributeSweep | None = None) -> Path:
+    def write_page(
+        self, metrics: dict[str, Any], rows: list[tuple[str, dict[str, Visual]]], sweep: AttributeSweep | None = None
+    ) -> Path:
         web_dir = self.web_dir
         web_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(web_dir / "metrics.json", metrics, indent=2)
         recon = metrics["reconstruction"]
         names = list(recon["per_class_iou"])
         values = [math.nan if v is None else v for v in recon["per_class_iou"].values()]
-        chart = plot_bar_chart(names, values, web_dir / "per_class_iou.png", "per-class IoU (reconstruction)",
-                               "IoU (%)")
+        chart = plot_bar_chart(
+            names, values, web_dir / "per_class_iou.png", "per-class IoU (reconstruction)", "IoU (%)"
+        )
         edit = metrics.get("edit", {})
-        shown = {"inputs": metrics["inputs"], "pixel accuracy (%)": recon["pixel_accuracy"], "mIoU (%)": recon["mIoU"],
-                 **{k: v for k, v in edit.items() if not isinstance(v, list)}, "seconds": metrics["seconds"],
-                 **{f"off-manifold: {k}": v for k, v in metrics.get("off_manifold", {}).items()}}
-        title = f"{self.opt.name} ({self.opt.which_epoch}): " + \
-            (f"{self.plan.mode} {self.plan.name}" if self.plan else "reconstruction")
+        shown = {
+            "inputs": metrics["inputs"],
+            "pixel accuracy (%)": recon["pixel_accuracy"],
+            "mIoU (%)": recon["mIoU"],
+            **{k: v for k, v in edit.items() if not isinstance(v, list)},
+            "seconds": metrics["seconds"],
+            **{f"off-manifold: {k}": v for k, v in metrics.get("off_manifold", {}).items()},
+        }
+        title = f"{self.opt.name} ({self.opt.which_epoch}): " + (
+            f"{self.plan.mode} {self.plan.name}" if self.plan else "reconstruction"
+        )
         figures = [("per-class IoU (Fig. 2 of the paper)", chart)]
         if sweep is not None:
-            plot = plot_curves(metrics["attribute_response"], web_dir / "attribute_response.png",
-                               xlabel="edit strength (std)",
-                               title=f"{self.plan.name} {self.plan.attribute}: measured on the decoded masks")
+            plot = plot_curves(
+                metrics["attribute_response"],
+                web_dir / "attribute_response.png",
+                xlabel="edit strength (std)",
+                title=f"{self.plan.name} {self.plan.attribute}: measured on the decoded masks",
+            )
             figures += [] if plot is None else [("attribute response", plot)]
-        return save_results_page(web_dir, title, rows, shown, figures, image_width=self.opt.display_winsize,
-                                 definitions=metrics["definitions"])
+        return save_results_page(
+            web_dir,
+            title,
+            rows,
+            shown,
+            figures,
+            image_width=self.opt.display_winsize,
+            definitions=metrics["definitions"],
+        )

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny command lines that keep end-to-end runs fast on two CPU cores."""
+
 import tempfile
 from pathlib import Path
 
@@ -12,8 +13,23 @@ set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "shapevae-hypothesis")
 
 # A small shape VAE on 32x32 synthetic masks: seconds per epoch on a laptop CPU.
 TINY_SHAPEVAE = [
-    "--model", "shapevae", "--gpu_ids", "-1", "--load_size", "32", "--crop_size", "32", "--enc_size", "16",
-    "--enc_widths", "64,32", "--ngf", "4", "--nThreads", "0", "--no_synthetic_images",
+    "--model",
+    "shapevae",
+    "--gpu_ids",
+    "-1",
+    "--load_size",
+    "32",
+    "--crop_size",
+    "32",
+    "--enc_size",
+    "16",
+    "--enc_widths",
+    "64,32",
+    "--ngf",
+    "4",
+    "--nThreads",
+    "0",
+    "--no_synthetic_images",
 ]
 
 

@@ -4,6 +4,7 @@ Every `import` and `from ... import` of every product file counts, also those in
 `if TYPE_CHECKING:`: a type-hint-only import still ties the two modules together. docs/ARCHITECTURE.md
 describes the layers.
 """
+
 from __future__ import annotations
 
 import ast
@@ -76,7 +77,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                return path[path.index(dep):] + [dep]
+                return path[path.index(dep) :] + [dep]
             if dep not in state and (cycle := visit(dep)):
                 return cycle
         path.pop()
@@ -111,9 +112,12 @@ def test_no_layer_imports_a_higher_one():
     assert not upward, "imports that go up or sideways:\n" + "\n".join(sorted(upward))
 
 
-@pytest.mark.parametrize("graph, cycle", [
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
-    ({"a": {"b"}, "b": set(), "c": {"b"}}, None),
-])
+@pytest.mark.parametrize(
+    "graph, cycle",
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
+        ({"a": {"b"}, "b": set(), "c": {"b"}}, None),
+    ],
+)
 def test_find_cycle(graph, cycle):
     assert find_cycle(graph) == cycle

@@ -1,4 +1,5 @@
 """Two CPU processes (gloo) train one model with DistributedDataParallel and end with identical weights."""
+
 import os
 import socket
 
@@ -18,8 +19,9 @@ def free_port() -> int:
 
 
 def train_one_rank(rank: int, port: int, argv: list[str], out_dir: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(WORLD_SIZE), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(WORLD_SIZE), LOCAL_RANK=str(rank)
+    )
     torch.set_num_threads(1)
     import train
     from options.train_options import TrainOptions
@@ -32,9 +34,27 @@ def train_one_rank(rank: int, port: int, argv: list[str], out_dir: str) -> None:
 
 @pytest.mark.slow
 def test_two_process_gloo_run_trains_rank_consistent_weights(tmp_path):
-    argv = [*TINY_SHAPEVAE, "--checkpoints_dir", str(tmp_path / "checkpoints"), "--name", "ddp",
-            "--synthetic_size", "8", "--synthetic_test_size", "2", "--batchSize", "2", "--niter", "1",
-            "--display_freq", "100", "--print_freq", "1", "--lr", "0.01"]
+    argv = [
+        *TINY_SHAPEVAE,
+        "--checkpoints_dir",
+        str(tmp_path / "checkpoints"),
+        "--name",
+        "ddp",
+        "--synthetic_size",
+        "8",
+        "--synthetic_test_size",
+        "2",
+        "--batchSize",
+        "2",
+        "--niter",
+        "1",
+        "--display_freq",
+        "100",
+        "--print_freq",
+        "1",
+        "--lr",
+        "0.01",
+    ]
     mp.spawn(train_one_rank, args=(free_port(), argv, str(tmp_path)), nprocs=WORLD_SIZE, join=True)
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)

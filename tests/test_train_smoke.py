@@ -1,4 +1,5 @@
 """End-to-end: train.py runs, writes what SPADE users expect, and resumes exactly."""
+
 import json
 
 import pytest
@@ -10,15 +11,39 @@ from trainers.shapevae_trainer import ShapeVAETrainer
 
 
 def run_args(tiny_shapevae_args, *extra):
-    return [*tiny_shapevae_args, "--name", "smoke", "--synthetic_size", "4", "--synthetic_test_size", "4",
-            "--batchSize", "2", "--niter", "1", "--display_freq", "1", "--print_freq", "1", *extra]
+    return [
+        *tiny_shapevae_args,
+        "--name",
+        "smoke",
+        "--synthetic_size",
+        "4",
+        "--synthetic_test_size",
+        "4",
+        "--batchSize",
+        "2",
+        "--niter",
+        "1",
+        "--display_freq",
+        "1",
+        "--print_freq",
+        "1",
+        *extra,
+    ]
 
 
 def test_two_iterations_leave_checkpoint_log_and_page(tiny_shapevae_args, tmp_path):
     train.main(run_args(tiny_shapevae_args))
     run_dir = tmp_path / "checkpoints" / "smoke"
-    for name in ("opt.txt", "opt.json", "loss_log.txt", "latest_net_G.pth", "1_net_G.pth", "latest_resume.pth",
-                 "class_weights.json", "web/index.html"):
+    for name in (
+        "opt.txt",
+        "opt.json",
+        "loss_log.txt",
+        "latest_net_G.pth",
+        "1_net_G.pth",
+        "latest_resume.pth",
+        "class_weights.json",
+        "web/index.html",
+    ):
         assert (run_dir / name).is_file(), name
     payload = load_checkpoint(run_dir / "latest_net_G.pth")
     assert payload["step"] == 2 and payload["config"]["crop_size"] == 32
@@ -36,8 +61,25 @@ def final_weights(run_dir):
 
 
 def test_resumed_run_equals_uninterrupted_run(tiny_shapevae_args, tmp_path, monkeypatch):
-    common = [*tiny_shapevae_args, "--synthetic_size", "6", "--synthetic_test_size", "2", "--batchSize", "2",
-              "--niter", "1", "--niter_decay", "1", "--save_latest_freq", "2", "--display_freq", "100", "--seed", "3"]
+    common = [
+        *tiny_shapevae_args,
+        "--synthetic_size",
+        "6",
+        "--synthetic_test_size",
+        "2",
+        "--batchSize",
+        "2",
+        "--niter",
+        "1",
+        "--niter_decay",
+        "1",
+        "--save_latest_freq",
+        "2",
+        "--display_freq",
+        "100",
+        "--seed",
+        "3",
+    ]
     train.main([*common, "--name", "straight"])
 
     original_step = ShapeVAETrainer.run_step

@@ -3,6 +3,7 @@
 Subclasses build their optimisers and define `run_step(batch) -> {loss name: value}`; everything a
 resumed run needs to continue exactly where it stopped lives in one atomic `latest_resume.pth`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -64,8 +65,10 @@ def configure_device(device: torch.device, amp: str) -> None:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if device.type == "cpu" and amp == "bf16" and not cpu_has_native_bf16():
-        logger.warning("--amp bf16: this CPU has no native bf16 (AVX512-BF16 / AMX), so bf16 maths is emulated "
-                       "and several times slower than fp32; drop --amp here")
+        logger.warning(
+            "--amp bf16: this CPU has no native bf16 (AVX512-BF16 / AMX), so bf16 maths is emulated "
+            "and several times slower than fp32; drop --amp here"
+        )
 
 
 class BaseTrainer(ABC):
@@ -81,8 +84,14 @@ class BaseTrainer(ABC):
 
     config_class: type[TrainerConfig] = TrainerConfig
 
-    def __init__(self, config: TrainerConfig, model: BaseModel, device: torch.device, dist_info: DistInfo,
-                 steps_per_epoch: int = 0) -> None:
+    def __init__(
+        self,
+        config: TrainerConfig,
+        model: BaseModel,
+        device: torch.device,
+        dist_info: DistInfo,
+        steps_per_epoch: int = 0,
+    ) -> None:
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
         self.config, self.device, self.dist_info = config, device, dist_info
@@ -161,8 +170,11 @@ class BaseTrainer(ABC):
         shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         logger.warning("non-finite loss at step %d (%s); step %s skipped (%d in a row)", step, shown, name, count)
         if count >= self.config.max_bad_steps:
-            raise NonFiniteLossError(f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: "
-                                     f"{shown})", "--lr", "lower --lr, set --grad_clip, or check the data")
+            raise NonFiniteLossError(
+                f"{count} non-finite losses in a row (optimiser {name}, last at step {step}: {shown})",
+                "--lr",
+                "lower --lr, set --grad_clip, or check the data",
+            )
 
     # --- schedule -----------------------------------------------------------------------------------
     def update_learning_rate(self) -> dict[str, float]:
@@ -209,8 +221,9 @@ class BaseTrainer(ABC):
             follow_schedule(scheduler, base_lrs)
         self.progress = Progress(**{k: int(v) for k, v in state["progress"].items()})
         set_rng_state(state["rng"])
-        logger.info("resumed from %s at epoch %d, step %d", self.resume_file, self.progress.epoch,
-                    self.progress.total_steps)
+        logger.info(
+            "resumed from %s at epoch %d, step %d", self.resume_file, self.progress.epoch, self.progress.total_steps
+        )
 
     @property
     def planned_steps(self) -> int:

@@ -5,6 +5,7 @@ only with local `--vgg_weights`). With TTUR (the default) G learns at lr/2 and D
 Adam betas (0, 0.9); `--no_TTUR` uses `--lr`, `--beta1`, `--beta2` for both. The generator steps once
 every `--D_steps_per_G` iterations; the discriminator every iteration.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,7 @@ TTUR_BETAS = (0.0, 0.9)
 def split_halves(outputs: list[list[Tensor]]) -> tuple[list[list[Tensor]], list[list[Tensor]]]:
     """Split discriminator outputs of a [fake; real] batch into the fake and the real halves."""
     fake = [[t[: t.shape[0] // 2] for t in scale] for scale in outputs]
-    real = [[t[t.shape[0] // 2:] for t in scale] for scale in outputs]
+    real = [[t[t.shape[0] // 2 :] for t in scale] for scale in outputs]
     return fake, real
 
 

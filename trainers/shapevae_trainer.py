@@ -1,4 +1,5 @@
 """Optimisation of the shape VAE: one Adam over all its weights, the recipe's losses and learning-rate schedule."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ class ShapeVAETrainer(BaseTrainer):
         cfg = self.config
         # The fused kernel updates all 25 M weights in one pass instead of a dozen foreach passes.
         fused = self.device.type in ("cpu", "cuda")
-        return {"G": torch.optim.Adam(self.model.vae.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused)}
+        return {
+            "G": torch.optim.Adam(self.model.vae.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
+        }
 
     def run_step(self, batch: dict[str, Any]) -> dict[str, float]:
         self.apply_step_schedule()

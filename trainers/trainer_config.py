@@ -3,6 +3,7 @@
 Trainers never see `opt`. A trainer's own flags go in a subclass, named like the flags, and the trainer
 class names it in `config_class`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Options a checkpoint was trained with versus the current ones: errors that name the flags that differ."""
+
 from __future__ import annotations
 
 import json

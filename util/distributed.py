@@ -1,4 +1,5 @@
 """Process-group setup for `torchrun`; a plain `python train.py` is a world of one."""
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ as text. Image and link addresses are URL-quoted so file names with spaces, `#` 
 Rows of images are flex boxes that wrap, so no page is wider than its window (a 1400 px window shows
 five 256 px masks a row, then wraps); `add_legend` shows the class colours of the masks.
 """
+
 from __future__ import annotations
 
 import math
@@ -114,8 +115,13 @@ class HTML:
         with self.doc:
             table(rows, caption)
 
-    def add_panel(self, rows: list[dict[str, object]], figures: list[tuple[str, str]], caption: str | None = None,
-                  width: int = 560) -> None:
+    def add_panel(
+        self,
+        rows: list[dict[str, object]],
+        figures: list[tuple[str, str]],
+        caption: str | None = None,
+        width: int = 560,
+    ) -> None:
         """A table with figures (`(caption, path)`) beside it; they wrap below it in a narrow window."""
         with self.doc:
             with tags.div(cls="panel"):

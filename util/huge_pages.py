@@ -8,6 +8,7 @@ changes no result. An explicit `THP_MEM_ALLOC_ENABLE=0` in the environment is re
 kernel's huge pages are off (`/sys/kernel/mm/transparent_hugepage/enabled` = never) it has no effect.
 Deliberately free of imports beyond `os`, so that entry points can import it first.
 """
+
 import os
 
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")

@@ -5,6 +5,7 @@ Tensors come in the layouts the models use (`image: [3, H, W]` in [-1, 1], `labe
 written atomically (temp file in the same folder, then `os.replace`) so an interrupted run never
 leaves a half-written PNG or page that a browser or a resumed run would choke on.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Uses the object API (`matplotlib.figure.Figure`) with the Agg canvas, so it needs no display, never
 touches pyplot's global figure list, and does not change the backend a user picked.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,7 @@ def plot_curves(series: Series, path: str | Path, *, xlabel: str, title: str = "
     y values are skipped; a panel turns logarithmic when its values are positive and span > 2 decades.
     """
     clean = {
-        name: sorted((x, y) for x, y in points if y is not None and math.isfinite(y))
-        for name, points in series.items()
+        name: sorted((x, y) for x, y in points if y is not None and math.isfinite(y)) for name, points in series.items()
     }
     clean = {name: points for name, points in clean.items() if points}
     if not clean:

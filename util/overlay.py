@@ -1,4 +1,5 @@
 """The changed-pixels overlay shared by the editor and the result pages: what an edit moved, at a glance."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ bf16 halves the memory traffic and, where the hardware has bf16 dot products (CU
 or AMX), runs the convs and matmuls faster. Elsewhere oneDNN emulates it and it is many times slower than
 fp32, which is why `auto` falls back to fp32 there.
 """
+
 from __future__ import annotations
 
 import torch

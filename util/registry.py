@@ -1,4 +1,5 @@
 """Name-based registries (SPADE style): `--model X` means module `<package>.X_<kind>`, class `X<Kind>`."""
+
 from __future__ import annotations
 
 import importlib

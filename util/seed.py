@@ -1,4 +1,5 @@
 """One call to make a run repeatable: seeds Python, NumPy and PyTorch, and captures/restores their state."""
+
 from __future__ import annotations
 
 import random

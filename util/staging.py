@@ -3,6 +3,7 @@
 A reader (or a kill at any moment) sees the old folder or the new one, never a mix of both and never
 stale files of an earlier, larger run.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -6,6 +6,7 @@ loss plot, the metrics table and every saved batch of visuals. The page is rebui
 disk (`web/visuals.json` lists the saved images), so a resumed run keeps the older entries.
 Only the main process writes: with `is_main_process=False` every writing method is a no-op.
 """
+
 from __future__ import annotations
 
 import json
@@ -271,7 +272,7 @@ def save_results_page(
     web_dir = Path(web_dir)
     names = (f"{safe_filename(row)}_{safe_filename(name)}" for row, visuals in rows for name in visuals)
     stems = iter(unique_stems(names))
-    chunks = [rows[start:start + PAGE_ROWS] for start in range(0, len(rows), PAGE_ROWS)] or [[]]
+    chunks = [rows[start : start + PAGE_ROWS] for start in range(0, len(rows), PAGE_ROWS)] or [[]]
     files = [page_file(index) for index in range(len(chunks))]
     for index, chunk in enumerate(chunks):
         page = HTML(web_dir, title if index == 0 else f"{title} (page {index + 1})")

@@ -1,4 +1,5 @@
 """SEAN networks (generator, style encoder, discriminator) and their losses, built from plain arguments."""
+
 from models.networks.discriminator import MultiscaleDiscriminator, PatchDiscriminator
 from models.networks.gan_losses import (
     VGGPerceptualLoss,

@@ -1,4 +1,5 @@
 """Multiscale PatchGAN discriminator (pix2pixHD/SPADE), input = mask channels + image."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F

@@ -3,6 +3,7 @@
 Discriminator outputs are nested lists as returned by `MultiscaleDiscriminator`: per scale, the list of
 layer outputs whose last entry is the patch prediction.
 """
+
 from __future__ import annotations
 
 import logging

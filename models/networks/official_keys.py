@@ -6,6 +6,7 @@ Format:
     fc.weight\t(1024, 19, 3, 3)
     # netG total 267043339    optional: total number of elements of the section's state_dict
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """SEAN residual block, and the weight init SPADE/SEAN apply to their generator and discriminator."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """SEAN generator: mask + per-class style codes -> image."""
+
 from __future__ import annotations
 
 import torch

@@ -2,6 +2,7 @@
 
 Einsum axis letters: b batch, c class, d style-code input, e style-code output, h/w pixels.
 """
+
 from __future__ import annotations
 
 import math

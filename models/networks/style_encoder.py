@@ -1,4 +1,5 @@
 """SEAN's style encoder ("Zencoder"): one style code per semantic class, averaged over the class region."""
+
 from __future__ import annotations
 
 import torch

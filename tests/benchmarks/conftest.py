@@ -1,4 +1,5 @@
 """Shared fixtures of the benchmark-path tests."""
+
 import pytest
 import torch
 

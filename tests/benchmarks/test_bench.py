@@ -1,4 +1,5 @@
 """The benchmark tool: a tiny end-to-end run, and the summary maths on hand-made results."""
+
 import json
 
 import pytest
@@ -8,8 +9,15 @@ from benchmarks.report import format_table, summarise
 
 
 def fake_run(task, variant, batch, wall, items, peak_mb=100.0):
-    return {"spec": {"task": task, "variant": variant, "batch": batch}, "wall": wall, "cpu": [w / 2 for w in wall],
-            "items": items, "peak_rss_mb": peak_mb, "setup_s": 0.5, "load": [1.0, 1.5]}
+    return {
+        "spec": {"task": task, "variant": variant, "batch": batch},
+        "wall": wall,
+        "cpu": [w / 2 for w in wall],
+        "items": items,
+        "peak_rss_mb": peak_mb,
+        "setup_s": 0.5,
+        "load": [1.0, 1.5],
+    }
 
 
 def test_summary_medians_ratios_and_targets():
@@ -33,8 +41,29 @@ def test_summary_medians_ratios_and_targets():
 
 def test_tiny_run_writes_json_with_every_measurement(tmp_path):
     out = tmp_path / "bench.json"
-    report = bench.main(["--preset", "tiny", "--groups", "edit1", "export", "data", "--bf16", "off", "--batch", "2",
-                         "--repeats", "1", "--warmup", "0", "--rounds", "2", "--in-process", "--out", str(out)])
+    report = bench.main(
+        [
+            "--preset",
+            "tiny",
+            "--groups",
+            "edit1",
+            "export",
+            "data",
+            "--bf16",
+            "off",
+            "--batch",
+            "2",
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--rounds",
+            "2",
+            "--in-process",
+            "--out",
+            str(out),
+        ]
+    )
     saved = json.loads(out.read_text())
     names = [row["name"] for row in saved["summary"]]
     assert names == ["edit1/plain", "edit1/fast", "export/plain", "export/fast", "data/plain", "data/fast"]
@@ -53,12 +82,15 @@ def test_rounds_are_merged_into_one_measurement():
     first = bench.Measurement(wall=[3.0, 1.0], cpu=[6.0, 2.0], items=8, peak_rss_mb=900.0, setup_s=4.0)
     second = bench.Measurement(wall=[2.0], cpu=[4.0], items=8, peak_rss_mb=1100.0, setup_s=2.0)
     merged = bench.merge([first, second])
-    assert merged == bench.Measurement(wall=[3.0, 1.0, 2.0], cpu=[6.0, 2.0, 4.0], items=8, peak_rss_mb=1100.0,
-                                       setup_s=3.0)
+    assert merged == bench.Measurement(
+        wall=[3.0, 1.0, 2.0], cpu=[6.0, 2.0, 4.0], items=8, peak_rss_mb=1100.0, setup_s=3.0
+    )
 
 
-@pytest.mark.parametrize("choice, native, expected", [("auto", False, False), ("auto", True, True),
-                                                      ("on", False, True), ("off", True, False)])
+@pytest.mark.parametrize(
+    "choice, native, expected",
+    [("auto", False, False), ("auto", True, True), ("on", False, True), ("off", True, False)],
+)
 def test_bf16_variants_run_by_default_only_where_bf16_is_native(monkeypatch, choice, native, expected):
     monkeypatch.setattr(bench, "native_bf16", lambda: native)
     names = [name for name, _ in bench.plan(bench.parse_args(["--bf16", choice, "--groups", "train", "data"]))]

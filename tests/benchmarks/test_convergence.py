@@ -1,4 +1,5 @@
 """The convergence benchmark at 32 px for a handful of steps: its curves, clocks, page and command line."""
+
 import json
 import os
 import subprocess
@@ -24,16 +25,30 @@ from tests.conftest import TINY_SHAPEVAE
 ROOT = Path(__file__).parents[2]
 PER_CONFIGURATION = {"--model", "--crop_size", "--load_size"}
 # TINY_SHAPEVAE without the flags the benchmark sets per configuration.
-TRAINING = [a for i, a in enumerate(TINY_SHAPEVAE) if a not in PER_CONFIGURATION and
-            TINY_SHAPEVAE[i - 1] not in PER_CONFIGURATION]
-DATA = ["--synthetic_size", "6", "--synthetic_test_size", "3", "--batchSize", "2", "--niter", "2",
-        "--niter_decay", "0"]
+TRAINING = [
+    a
+    for i, a in enumerate(TINY_SHAPEVAE)
+    if a not in PER_CONFIGURATION and TINY_SHAPEVAE[i - 1] not in PER_CONFIGURATION
+]
+DATA = ["--synthetic_size", "6", "--synthetic_test_size", "3", "--batchSize", "2", "--niter", "2", "--niter_decay", "0"]
 PROBE = ["--n_samples", "2", "--edit_inputs", "2", "--generate_parts", "nose", "hair", "--strengths", "1"]
 
 
 def run_benchmark(tmp_path, *extra):
-    return convergence.main(["--crop_sizes", "32", "--eval_every", "2", "--out_dir", str(tmp_path / "out"),
-                             *PROBE, *TRAINING, *DATA, *extra])
+    return convergence.main(
+        [
+            "--crop_sizes",
+            "32",
+            "--eval_every",
+            "2",
+            "--out_dir",
+            str(tmp_path / "out"),
+            *PROBE,
+            *TRAINING,
+            *DATA,
+            *extra,
+        ]
+    )
 
 
 def test_two_recipes_record_monotone_curves_and_a_page(tmp_path, one_thread):
@@ -62,8 +77,9 @@ def test_two_recipes_record_monotone_curves_and_a_page(tmp_path, one_thread):
 def test_evaluation_leaves_the_training_unchanged(tmp_path, one_thread):
     run_benchmark(tmp_path, "--recipes", "ours", "--eval_every", "1")
     benchmarked = load_checkpoint(tmp_path / "out" / "checkpoints" / "convergence_ours_32px" / "latest_net_G.pth")
-    opt = TrainOptions().parse([*TINY_SHAPEVAE, *DATA, "--checkpoints_dir", str(tmp_path / "plain"), "--name", "p",
-                                "--eval_freq", "0"])
+    opt = TrainOptions().parse(
+        [*TINY_SHAPEVAE, *DATA, "--checkpoints_dir", str(tmp_path / "plain"), "--name", "p", "--eval_freq", "0"]
+    )
     train.train(opt)
     plain = load_checkpoint(tmp_path / "plain" / "p" / "latest_net_G.pth")
     assert benchmarked["step"] == plain["step"] == 6
@@ -91,11 +107,14 @@ def test_a_point_has_the_models_held_out_figures(tmp_path):
     assert point["per_class_iou"]["hair"] > 0
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--crop_size", "32"], "error: --crop_size is set per configuration (--crop_size)"),
-    (["--crop_sizes", "16", "32", "--enc_size", "32"], "error: enc_size=32 must not exceed crop_size=16"),
-    (["--eval_every", "0"], "error: --eval_every 0 is below 1 (--eval_every)"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--crop_size", "32"], "error: --crop_size is set per configuration (--crop_size)"),
+        (["--crop_sizes", "16", "32", "--enc_size", "32"], "error: enc_size=32 must not exceed crop_size=16"),
+        (["--eval_every", "0"], "error: --eval_every 0 is below 1 (--eval_every)"),
+    ],
+)
 def test_command_line_errors_are_one_line_and_exit_2(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(convergence.main, [*TRAINING, "--out_dir", str(tmp_path), *flags])
@@ -105,10 +124,25 @@ def test_command_line_errors_are_one_line_and_exit_2(flags, message, tmp_path, c
 
 @pytest.mark.slow  # a fresh interpreter: imports and a tiny training, 15 s on an idle core
 def test_command_line_run_prints_the_table(tmp_path):
-    command = [sys.executable, "-m", "benchmarks.convergence", "--recipes", "ours", "--crop_sizes", "32",
-               "--eval_every", "3", "--out_dir", str(tmp_path / "cli"), *PROBE, *TRAINING, *DATA]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.convergence",
+        "--recipes",
+        "ours",
+        "--crop_sizes",
+        "32",
+        "--eval_every",
+        "3",
+        "--out_dir",
+        str(tmp_path / "cli"),
+        *PROBE,
+        *TRAINING,
+        *DATA,
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "convergence_ours_32px" in result.stdout and "mIoU" in result.stdout
     assert (tmp_path / "cli" / "convergence.json").is_file() and (tmp_path / "cli" / "index.html").is_file()

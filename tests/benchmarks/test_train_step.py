@@ -1,4 +1,5 @@
 """The product's training step (trainer, fused Adam, fast decoder) equals the plain loop; flag and --compile wiring."""
+
 import logging
 
 import pytest
@@ -28,8 +29,13 @@ def test_trainer_step_equals_the_plain_step(one_thread):
     torch.manual_seed(3)  # the training-time sample of both paths
     losses = trainer.run_step({"label": labels})
     torch.manual_seed(3)
-    expected = shape_vae_loss(plain.train()(labels_to_onehot(labels, 19)), labels, weights, vae.config.lambda_kl,
-                              trainer.model.recipe.lambda_dice)
+    expected = shape_vae_loss(
+        plain.train()(labels_to_onehot(labels, 19)),
+        labels,
+        weights,
+        vae.config.lambda_kl,
+        trainer.model.recipe.lambda_dice,
+    )
     sum(expected.values()).backward()
     assert losses["CE"] == pytest.approx(expected["CE"].item(), rel=1e-5)
     assert losses["KL"] == pytest.approx(expected["KL"].item(), rel=1e-5)
@@ -47,9 +53,15 @@ def test_trainer_step_equals_the_plain_step(one_thread):
         torch.testing.assert_close(got, want, msg=name)
 
 
-@pytest.mark.parametrize("flags, fast_decoder, checkpoint_activations", [
-    ([], True, True), (["--no-fast_decoder"], False, True), (["--no-checkpoint_activations"], True, False),
-    (["--no-fast_decoder", "--no-checkpoint_activations"], False, False)])
+@pytest.mark.parametrize(
+    "flags, fast_decoder, checkpoint_activations",
+    [
+        ([], True, True),
+        (["--no-fast_decoder"], False, True),
+        (["--no-checkpoint_activations"], True, False),
+        (["--no-fast_decoder", "--no-checkpoint_activations"], False, False),
+    ],
+)
 def test_training_path_flags_select_the_forward(flags, fast_decoder, checkpoint_activations, tmp_path):
     import models
     from options.train_options import TrainOptions

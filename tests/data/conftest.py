@@ -1,4 +1,5 @@
 """Fixtures for the dataset tests: options parsed by the real parser at test sizes, and PNG writers."""
+
 from __future__ import annotations
 
 import argparse
@@ -49,20 +50,27 @@ RAW_SIZE = 8
 # One raw-release face as part boxes (row0, row1, col0, col1); hair overlaps skin, nose sits on skin.
 RAW_FACE = {"skin": (1, 6, 1, 7), "hair": (0, 2, 0, 8), "nose": (3, 5, 3, 5), "neck": (6, 8, 2, 6)}
 # RAW_FACE painted in painter's order: skin (1), nose (2), hair (13), neck (17).
-RAW_FACE_IDS = np.array([
-    [13, 13, 13, 13, 13, 13, 13, 13],
-    [13, 13, 13, 13, 13, 13, 13, 13],
-    [0, 1, 1, 1, 1, 1, 1, 0],
-    [0, 1, 1, 2, 2, 1, 1, 0],
-    [0, 1, 1, 2, 2, 1, 1, 0],
-    [0, 1, 1, 1, 1, 1, 1, 0],
-    [0, 0, 17, 17, 17, 17, 0, 0],
-    [0, 0, 17, 17, 17, 17, 0, 0],
-], dtype=np.uint8)
+RAW_FACE_IDS = np.array(
+    [
+        [13, 13, 13, 13, 13, 13, 13, 13],
+        [13, 13, 13, 13, 13, 13, 13, 13],
+        [0, 1, 1, 1, 1, 1, 1, 0],
+        [0, 1, 1, 2, 2, 1, 1, 0],
+        [0, 1, 1, 2, 2, 1, 1, 0],
+        [0, 1, 1, 1, 1, 1, 1, 0],
+        [0, 0, 17, 17, 17, 17, 0, 0],
+        [0, 0, 17, 17, 17, 17, 0, 0],
+    ],
+    dtype=np.uint8,
+)
 
 
-def write_raw_release(root: Path, faces: dict[int, dict[str, tuple[int, int, int, int]]],
-                      photos: dict[int, int] | None = None, anno_name: str = "CelebAMask-HQ-mask-anno") -> Path:
+def write_raw_release(
+    root: Path,
+    faces: dict[int, dict[str, tuple[int, int, int, int]]],
+    photos: dict[int, int] | None = None,
+    anno_name: str = "CelebAMask-HQ-mask-anno",
+) -> Path:
     """A tiny raw release: per-part masks `(row0, row1, col0, col1)` boxes, photos of one grey level."""
     for index, parts in faces.items():
         for name, (r0, r1, c0, c1) in parts.items():

@@ -83,8 +83,9 @@ def test_same_epoch_same_augmentation(tmp_path, make_opt, write_png):
 def test_colour_labels_and_max_dataset_size(tmp_path, make_opt, write_png):
     for i in range(3):
         write_png(tmp_path / "train" / "labels" / f"{i}.png", colorize(face_label(i)))
-    opt = make_opt("celebamaskhq", dataroot=str(tmp_path), load_size=SIZE, crop_size=SIZE, max_dataset_size=2,
-                   isTrain=False)
+    opt = make_opt(
+        "celebamaskhq", dataroot=str(tmp_path), load_size=SIZE, crop_size=SIZE, max_dataset_size=2, isTrain=False
+    )
     dataset = data.create_dataset(opt)
     assert len(dataset) == 2
     assert torch.equal(dataset[1]["label"][0], torch.from_numpy(face_label(1).astype(np.int64)))
@@ -94,8 +95,9 @@ def test_colour_labels_and_max_dataset_size(tmp_path, make_opt, write_png):
 
 def test_bisenet_label_order(tmp_path, make_opt, write_png):
     write_png(tmp_path / "train" / "labels" / "0.png", np.array([[17, 10], [2, 0]], dtype=np.uint8))
-    opt = make_opt("celebamaskhq", dataroot=str(tmp_path), load_size=2, crop_size=2, label_order="bisenet",
-                   isTrain=False)
+    opt = make_opt(
+        "celebamaskhq", dataroot=str(tmp_path), load_size=2, crop_size=2, label_order="bisenet", isTrain=False
+    )
     assert data.create_dataset(opt)[0]["label"][0].tolist() == [[13, 2], [6, 0]]
 
 

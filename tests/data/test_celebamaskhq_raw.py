@@ -12,8 +12,9 @@ def opt_for(make_opt, root, **kw):
 
 @pytest.mark.parametrize("anno_name", ["CelebAMask-HQ-mask-anno", "CelebAMaskHQ-mask-anno"])
 def test_raw_parts_are_painted_in_order_and_split_by_id(tmp_path, make_opt, raw_release, anno_name):
-    raw_release(tmp_path, {5: RAW_FACE, 27999: {"skin": (0, 8, 0, 8)}, 28000: {"cloth": (4, 8, 0, 8)}},
-                anno_name=anno_name)
+    raw_release(
+        tmp_path, {5: RAW_FACE, 27999: {"skin": (0, 8, 0, 8)}, 28000: {"cloth": (4, 8, 0, 8)}}, anno_name=anno_name
+    )
     train = data.create_dataset(opt_for(make_opt, tmp_path))
     test = data.create_dataset(opt_for(make_opt, tmp_path), phase="test")
     assert len(train) == 2 and len(test) == 1
@@ -29,8 +30,9 @@ def test_raw_release_with_photos_pairs_only_the_split(tmp_path, make_opt, raw_re
     raw_release(tmp_path, {5: RAW_FACE, 28000: RAW_FACE}, photos={5: 255, 28000: 0})
     item = data.create_dataset(opt_for(make_opt, tmp_path))[0]
     assert item["image"].shape == (3, 8, 8) and torch.allclose(item["image"], torch.ones(3, 8, 8), atol=0.02)
-    assert torch.allclose(data.create_dataset(opt_for(make_opt, tmp_path), "test")[0]["image"], -torch.ones(3, 8, 8),
-                          atol=0.02)
+    assert torch.allclose(
+        data.create_dataset(opt_for(make_opt, tmp_path), "test")[0]["image"], -torch.ones(3, 8, 8), atol=0.02
+    )
 
 
 def test_raw_release_missing_photo_is_named(tmp_path, make_opt, raw_release):

@@ -11,8 +11,15 @@ def test_custom_labels_with_more_classes_and_images(tmp_path, make_opt, write_pn
     write_png(tmp_path / "lab" / "a.png", label)
     (tmp_path / "img").mkdir()
     Image.new("RGB", (2, 2), (255, 0, 0)).save(tmp_path / "img" / "a.png")
-    opt = make_opt("custom", label_dir=str(tmp_path / "lab"), image_dir=str(tmp_path / "img"), label_nc=32,
-                   load_size=2, crop_size=2, isTrain=False)
+    opt = make_opt(
+        "custom",
+        label_dir=str(tmp_path / "lab"),
+        image_dir=str(tmp_path / "img"),
+        label_nc=32,
+        load_size=2,
+        crop_size=2,
+        isTrain=False,
+    )
     item = data.create_dataset(opt)[0]
     assert item["label"][0].tolist() == [[0, 30], [31, 5]]
     assert torch.equal(item["image"][:, 0, 0], torch.tensor([1.0, -1.0, -1.0]))

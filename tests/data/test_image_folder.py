@@ -26,8 +26,11 @@ def test_pairing_by_stem_follows_label_order():
 
 
 def test_pairing_error_names_unpaired_stems_both_ways():
-    with pytest.raises(ValueError, match=r"labels without an image 1: 7;.*images without a label 2: 8, 9.*"
-                                         r"--no_pairing_check"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels without an image 1: 7;.*images without a label 2: 8, 9.*"
+        r"--no_pairing_check",
+    ):
         pair_by_stem(["1", "7"], [Path("1.jpg"), Path("9.jpg"), Path("8.jpg")], where=" (here)")
 
 

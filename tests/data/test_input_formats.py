@@ -1,4 +1,5 @@
 """Inputs read by what they hold, not by what they are called: palette colours, JPEG bytes, 16-bit photos, bombs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,8 +57,20 @@ def test_a_decompression_bomb_is_named_and_can_be_skipped(tmp_path, monkeypatch)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1500)  # the 32x32 faces pass, 64x64 counts as a bomb
     with pytest.raises(ValueError, match="bomb.png"):
         read_label(labels / "bomb.png", 19)
-    base = ["--dataset_mode", "custom", "--label_dir", str(labels), "--load_size", "16", "--crop_size", "16",
-            "--checkpoints_dir", str(tmp_path / "ck"), "--check_dataset", "on"]
+    base = [
+        "--dataset_mode",
+        "custom",
+        "--label_dir",
+        str(labels),
+        "--load_size",
+        "16",
+        "--crop_size",
+        "16",
+        "--checkpoints_dir",
+        str(tmp_path / "ck"),
+        "--check_dataset",
+        "on",
+    ]
     with pytest.raises(ValueError, match="bomb.png: too large to decode safely"):
         data.create_dataset(TrainOptions().parse(base))
     assert len(data.create_dataset(TrainOptions().parse([*base, "--skip_bad_files"]))) == 3

@@ -20,8 +20,14 @@ def label_folder(tmp_path, write_png, count=5, side=40):
 
 
 def custom_opt(make_opt, label_dir, tmp_path, **overrides):
-    return make_opt("custom", label_dir=str(label_dir), label_cache_dir=str(tmp_path / "cache"), load_size=24,
-                    crop_size=16, **overrides)
+    return make_opt(
+        "custom",
+        label_dir=str(label_dir),
+        label_cache_dir=str(tmp_path / "cache"),
+        load_size=24,
+        crop_size=16,
+        **overrides,
+    )
 
 
 def items(dataset, epoch):
@@ -34,8 +40,9 @@ def items(dataset, epoch):
 def test_cached_items_equal_uncached_items(mode, preprocess, tmp_path, make_opt, write_png):
     label_dir, _ = label_folder(tmp_path, write_png)
     plain = data.create_dataset(custom_opt(make_opt, label_dir, tmp_path, preprocess_mode=preprocess))
-    cached = data.create_dataset(custom_opt(make_opt, label_dir, tmp_path, preprocess_mode=preprocess,
-                                            label_cache=mode))
+    cached = data.create_dataset(
+        custom_opt(make_opt, label_dir, tmp_path, preprocess_mode=preprocess, label_cache=mode)
+    )
     assert plain.label_cache is None and len(cached.label_cache) == 5
     for epoch in (0, 1):  # random crops and flips are drawn per item, cached or not
         for want, got in zip(items(plain, epoch), items(cached, epoch)):
@@ -74,8 +81,15 @@ def test_memory_cache_stores_resized_maps_and_source_sizes():
 
 def test_raw_release_is_cached_by_its_part_files(tmp_path, make_opt, raw_release):
     root = raw_release(tmp_path / "raw", {5: RAW_FACE, 9: RAW_FACE})
-    opt = make_opt("celebamaskhq", dataroot=str(root), load_size=8, crop_size=8, no_flip=True,
-                   label_cache="disk", label_cache_dir=str(tmp_path / "cache"))
+    opt = make_opt(
+        "celebamaskhq",
+        dataroot=str(root),
+        load_size=8,
+        crop_size=8,
+        no_flip=True,
+        label_cache="disk",
+        label_cache_dir=str(tmp_path / "cache"),
+    )
     dataset = data.create_dataset(opt)
     assert torch.equal(dataset[1]["label"][0], torch.from_numpy(RAW_FACE_IDS.astype(np.int64)))
     assert len(dataset.label_files(0)) == len(RAW_FACE)

@@ -3,7 +3,14 @@ import pytest
 from PIL import Image
 
 from data.label_tools import (
-    FORMATS, closest_order, convert_folder, encode_label, format_histogram, label_histogram, main, palette_for,
+    FORMATS,
+    closest_order,
+    convert_folder,
+    encode_label,
+    format_histogram,
+    label_histogram,
+    main,
+    palette_for,
 )
 from data.mask_io import read_label
 from data.synthetic_faces import synthetic_face
@@ -130,8 +137,9 @@ def test_convert_refuses_two_inputs_that_write_one_output(tmp_path, capsys):
     (tmp_path / "in").mkdir()
     for name in ("0.png", "0.tif"):
         Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp_path / "in" / name)
-    status, stderr = run_entry(main, ["convert", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")],
-                               capsys)
+    status, stderr = run_entry(
+        main, ["convert", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")], capsys
+    )
     assert status == 2 and "0.png and 0.tif" in one_error_line(stderr)
     assert not (tmp_path / "out").exists()
 

@@ -16,8 +16,11 @@ ANNO = "CelebAMask-HQ-mask-anno"
 
 def tiny_release(raw_release, root):
     """27998 fine, 27999 with a corrupt part, 28000 fine, 28001 a photo without masks."""
-    raw_release(root, {27998: RAW_FACE, 27999: RAW_FACE, 28000: {"cloth": (4, 8, 0, 8)}},
-                photos={27998: 200, 27999: 10, 28000: 30, 28001: 40})
+    raw_release(
+        root,
+        {27998: RAW_FACE, 27999: RAW_FACE, 28000: {"cloth": (4, 8, 0, 8)}},
+        photos={27998: 200, 27999: 10, 28000: 30, 28001: 40},
+    )
     (root / ANNO / "13" / "27999_nose.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     return root
 
@@ -31,8 +34,12 @@ def test_prepare_writes_sean_layout_with_the_split_and_a_report(tmp_path, raw_re
     assert report.problems[1].startswith("id 28001: no mask part files")
     out = tmp_path / "out"
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == ["test/images/28000.jpg", "test/labels/28000.png", "train/images/27998.jpg",
-                     "train/labels/27998.png"]
+    assert files == [
+        "test/images/28000.jpg",
+        "test/labels/28000.png",
+        "train/images/27998.jpg",
+        "train/labels/27998.png",
+    ]
     label = Image.open(out / "train" / "labels" / "27998.png")
     assert label.mode == "L" and label.size == (16, 16)
     ids = np.asarray(label)
@@ -67,8 +74,12 @@ def test_masks_only_release_writes_labels_only(tmp_path, raw_release):
 
 def test_main_exit_code_and_report_file(tmp_path, raw_release, capsys):
     tiny_release(raw_release, tmp_path / "raw")
-    assert main(["--raw_root", str(tmp_path / "raw"), "--out_root", str(tmp_path / "out"), "--size", "8",
-                 "--workers", "0"]) == 0
+    assert (
+        main(
+            ["--raw_root", str(tmp_path / "raw"), "--out_root", str(tmp_path / "out"), "--size", "8", "--workers", "0"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert printed.startswith("written: 1 train, 1 test\nproblems: 2\n")
     assert (tmp_path / "out" / REPORT_NAME).read_text() == printed
@@ -91,9 +102,23 @@ def test_missing_raw_folders(tmp_path):
 def test_runs_as_a_module(tmp_path, raw_release):
     raw_release(tmp_path / "raw", {28500: RAW_FACE})
     result = subprocess.run(
-        [sys.executable, "-m", "data.prepare_celebamaskhq", "--raw_root", str(tmp_path / "raw"),
-         "--out_root", str(tmp_path / "out"), "--size", "8", "--workers", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "data.prepare_celebamaskhq",
+            "--raw_root",
+            str(tmp_path / "raw"),
+            "--out_root",
+            str(tmp_path / "out"),
+            "--size",
+            "8",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "written: 0 train, 1 test" in result.stdout

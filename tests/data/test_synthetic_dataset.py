@@ -8,8 +8,9 @@ from data.synthetic_faces import synthetic_face
 
 
 def small(make_opt, **kw):
-    return make_opt("synthetic", **{"load_size": 32, "crop_size": 32, "synthetic_size": 4, "synthetic_test_size": 3,
-                                    **kw})
+    return make_opt(
+        "synthetic", **{"load_size": 32, "crop_size": 32, "synthetic_size": 4, "synthetic_test_size": 3, **kw}
+    )
 
 
 def test_item_keys_dtypes_and_ranges(make_opt):

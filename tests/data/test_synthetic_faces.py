@@ -1,5 +1,6 @@
 """The procedural face generator: determinism, valid and complete masks, CelebAMask-HQ layout and class
 shares, parameters that control what is drawn, and the rendered image."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,13 +17,21 @@ BIG_SHARES = {"background": 0.30, "hair": 0.31, "skin": 0.25, "neck": 0.046, "cl
 # Small classes: (low, high) bounds around docs/ARCHITECTURE.md's 0.002-0.007 per eye/brow/ear/lip, mouth 0.003,
 # eye_g 0.002, hat 0.001 (rare, so only an upper bound), ear_r 0.0015.
 SMALL_SHARES = {
-    "l_eye": (0.0015, 0.008), "r_eye": (0.0015, 0.008), "l_brow": (0.0015, 0.008), "r_brow": (0.0015, 0.008),
-    "l_ear": (0.0015, 0.008), "r_ear": (0.0015, 0.008), "u_lip": (0.0015, 0.008), "l_lip": (0.0015, 0.008),
-    "mouth": (0.001, 0.009), "eye_g": (0.0007, 0.006), "hat": (0.0, 0.006), "ear_r": (0.0005, 0.0045),
+    "l_eye": (0.0015, 0.008),
+    "r_eye": (0.0015, 0.008),
+    "l_brow": (0.0015, 0.008),
+    "r_brow": (0.0015, 0.008),
+    "l_ear": (0.0015, 0.008),
+    "r_ear": (0.0015, 0.008),
+    "u_lip": (0.0015, 0.008),
+    "l_lip": (0.0015, 0.008),
+    "mouth": (0.001, 0.009),
+    "eye_g": (0.0007, 0.006),
+    "hat": (0.0, 0.006),
+    "ear_r": (0.0005, 0.0045),
     "neck_l": (0.0, 0.003),
 }
-ALWAYS_PRESENT = ("background", "skin", "nose", "l_eye", "r_eye", "l_brow", "r_brow", "u_lip", "l_lip", "neck",
-                  "cloth")
+ALWAYS_PRESENT = ("background", "skin", "nose", "l_eye", "r_eye", "l_brow", "r_brow", "u_lip", "l_lip", "neck", "cloth")
 
 
 def centroid(label: np.ndarray, name: str) -> tuple[float, float]:
@@ -161,8 +170,10 @@ def test_roll_rotates_the_eye_line() -> None:
 
 
 def test_parts_are_painted_whole_despite_windowing(monkeypatch: pytest.MonkeyPatch) -> None:
-    faces = [dataclasses.replace(sample_face_params(np.random.default_rng([9, i])), roll_deg=8.0 * (-1) ** i)
-             for i in range(30)]
+    faces = [
+        dataclasses.replace(sample_face_params(np.random.default_rng([9, i])), roll_deg=8.0 * (-1) ** i)
+        for i in range(30)
+    ]
     windowed = [draw_face_mask(p, 96) for p in faces]
     monkeypatch.setattr(synthetic_faces._Canvas, "_window", lambda self, box, mirror, head: (slice(None),) * 2)
     for params, label in zip(faces, windowed):
@@ -173,8 +184,16 @@ def test_params_as_dict_is_flat_floats_with_fixed_keys() -> None:
     dicts = [sample_face_params(np.random.default_rng(i)).as_dict() for i in range(20)]
     assert all(list(d) == list(dicts[0]) for d in dicts)
     assert all(isinstance(v, float) for d in dicts for v in d.values())
-    assert {"nose_length", "nose_width", "eye_size", "mouth_width", "mouth_open", "hair_style",
-            "face_width", "glasses"} <= set(dicts[0])
+    assert {
+        "nose_length",
+        "nose_width",
+        "eye_size",
+        "mouth_width",
+        "mouth_open",
+        "hair_style",
+        "face_width",
+        "glasses",
+    } <= set(dicts[0])
     assert {d["glasses"] for d in dicts} <= {0.0, 1.0}
 
 

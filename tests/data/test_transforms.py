@@ -4,17 +4,30 @@ import torch
 from PIL import Image
 
 from data.transforms import (
-    PREPROCESS_MODES, PreprocessConfig, TransformParams, get_params, resized_size, transform_image, transform_label,
+    PREPROCESS_MODES,
+    PreprocessConfig,
+    TransformParams,
+    get_params,
+    resized_size,
+    transform_image,
+    transform_label,
 )
 
 RNG = np.random.default_rng
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("resize_and_crop", (32, 32)), ("crop", (60, 40)), ("scale_width", (32, 21)),
-    ("scale_width_and_crop", (32, 21)), ("scale_shortside_and_crop", (48, 32)), ("fixed", (16, 8)),
-    ("none", (64, 32)),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("resize_and_crop", (32, 32)),
+        ("crop", (60, 40)),
+        ("scale_width", (32, 21)),
+        ("scale_width_and_crop", (32, 21)),
+        ("scale_shortside_and_crop", (48, 32)),
+        ("fixed", (16, 8)),
+        ("none", (64, 32)),
+    ],
+)
 def test_resized_size_per_mode(mode, expected):
     cfg = PreprocessConfig(mode, load_size=32, crop_size=16, aspect_ratio=2.0)
     assert resized_size(cfg, (60, 40)) == expected

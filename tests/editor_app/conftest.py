@@ -3,6 +3,7 @@
 The shape VAE (64 px, no LSTM) is trained just long enough (150 steps) for a generated nose to land
 near the nose; the SEAN run only has to render something, so its weights stay at initialisation.
 """
+
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -23,18 +24,26 @@ from shape_editor.losses import (
 )
 
 SIZE, FACES, STEPS = 64, 256, 150
-DATA = {"load_size": SIZE, "crop_size": SIZE, "label_nc": 19, "dataset_mode": "synthetic", "synthetic_size": 16,
-        "synthetic_test_size": 6}
+DATA = {
+    "load_size": SIZE,
+    "crop_size": SIZE,
+    "label_nc": 19,
+    "dataset_mode": "synthetic",
+    "synthetic_size": 16,
+    "synthetic_test_size": 6,
+}
 SEAN_SIZES = {"ngf": 4, "style_dim": 8, "encoder_ngf": 4, "spade_hidden": 8}
 SHOTS = Path(__file__).resolve().parents[2] / "results" / "editor_tests"  # screenshots (not committed)
 
 
 def train_shape_vae() -> ShapeVAE:
     torch.manual_seed(0)
-    labels = torch.from_numpy(np.stack([synthetic_face(0, i, SIZE, with_image=False).label
-                                        for i in range(FACES)])).long()[:, None]
-    config = ShapeVAEConfig(crop_size=SIZE, enc_size=32, enc_widths=(128,), latent_dim=64, use_lstm=False, ngf=8,
-                            groups=4)
+    labels = torch.from_numpy(
+        np.stack([synthetic_face(0, i, SIZE, with_image=False).label for i in range(FACES)])
+    ).long()[:, None]
+    config = ShapeVAEConfig(
+        crop_size=SIZE, enc_size=32, enc_widths=(128,), latent_dim=64, use_lstm=False, ngf=8, groups=4
+    )
     vae = ShapeVAE(config)
     weights = class_weights_from_shares(class_pixel_shares(count_class_pixels(labels, 19))).float()
     optimizer = torch.optim.Adam(vae.parameters(), lr=2e-3)
@@ -54,13 +63,21 @@ def editor_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("checkpoints")
     vae = train_shape_vae()
     (root / "shape").mkdir()
-    torch.save({"state_dict": vae.state_dict(), "config": asdict(vae.config), "step": STEPS},
-               root / "shape" / "latest_net_G.pth")
+    torch.save(
+        {"state_dict": vae.state_dict(), "config": asdict(vae.config), "step": STEPS},
+        root / "shape" / "latest_net_G.pth",
+    )
     (root / "shape" / "opt.json").write_text(json.dumps({"model": "shapevae", **DATA, "no_synthetic_images": True}))
     (root / "sean").mkdir()
     torch.manual_seed(0)
-    sean = SEANGenerator(19, SEAN_SIZES["ngf"], SIZE, SEAN_SIZES["style_dim"], encoder_ngf=SEAN_SIZES["encoder_ngf"],
-                         spade_hidden=SEAN_SIZES["spade_hidden"])
+    sean = SEANGenerator(
+        19,
+        SEAN_SIZES["ngf"],
+        SIZE,
+        SEAN_SIZES["style_dim"],
+        encoder_ngf=SEAN_SIZES["encoder_ngf"],
+        spade_hidden=SEAN_SIZES["spade_hidden"],
+    )
     torch.save(sean.state_dict(), root / "sean" / "latest_net_G.pth")
     (root / "sean" / "opt.json").write_text(json.dumps({"model": "sean", **DATA, **SEAN_SIZES}))
     return root
@@ -69,8 +86,17 @@ def editor_runs(tmp_path_factory):
 def editor_argv(checkpoints, *extra):
     """The editor's flags for the test runs; its caches (attribute directions) go beside them, not into the repo."""
     results = Path(checkpoints).parent / "results"
-    return ["--shape_name", "shape", "--checkpoints_dir", str(checkpoints), "--results_dir", str(results),
-            "--gpu_ids", "-1", *extra]
+    return [
+        "--shape_name",
+        "shape",
+        "--checkpoints_dir",
+        str(checkpoints),
+        "--results_dir",
+        str(results),
+        "--gpu_ids",
+        "-1",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="session")

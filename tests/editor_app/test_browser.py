@@ -3,6 +3,7 @@
 The app runs in this process on a free localhost port; Playwright drives the system Chromium. Screenshots
 of every step are kept under results/editor_tests/ (not committed).
 """
+
 import re
 
 import numpy as np
@@ -41,8 +42,10 @@ def tab(browser, server):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     local = (server[1], "blob:" + server[1], "data:")
     page.requests_elsewhere = []  # anything the page asks of another host (checked by the last test)
-    page.on("request", lambda request: None if request.url.startswith(local) else
-            page.requests_elsewhere.append(request.url))
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(local) else page.requests_elsewhere.append(request.url),
+    )
     page.goto(server[1])
     page.wait_for_selector("#mask img")
     yield page
@@ -59,8 +62,9 @@ def page(tab):
 
 
 def wait_status(page, text):
-    page.wait_for_function("([selector, t]) => document.querySelector(selector).innerText.includes(t)",
-                           arg=[STATUS, text], timeout=60000)
+    page.wait_for_function(
+        "([selector, t]) => document.querySelector(selector).innerText.includes(t)", arg=[STATUS, text], timeout=60000
+    )
 
 
 def mask_becomes(page, expected):
@@ -146,8 +150,10 @@ def test_paint_a_stroke_and_undo_it(page):
 
 
 def test_corrupt_upload_shows_the_error_and_the_app_keeps_working(page):
-    page.set_input_files("#label-upload input[type=file]",
-                         files=[{"name": "corrupt.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\nbroken"}])
+    page.set_input_files(
+        "#label-upload input[type=file]",
+        files=[{"name": "corrupt.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\nbroken"}],
+    )
     page.wait_for_timeout(500)
     page.click("#load-upload")
     wait_status(page, "error: cannot read image")
@@ -179,10 +185,12 @@ def test_sean_render_follows_the_edit(browser, editor_runs):
         page.goto(url)
         page.wait_for_selector("#mask img")
         click_and_time(page, "#generate")
-        page.wait_for_function("document.querySelector('#render-status').innerText.includes('rendered')",
-                               timeout=60000)
-        page.wait_for_function("() => { const i = document.querySelector('#rendered img');"
-                               " return i && i.complete && i.naturalWidth >= 64; }", timeout=60000)
+        page.wait_for_function("document.querySelector('#render-status').innerText.includes('rendered')", timeout=60000)
+        page.wait_for_function(
+            "() => { const i = document.querySelector('#rendered img');"
+            " return i && i.complete && i.naturalWidth >= 64; }",
+            timeout=60000,
+        )
         page.locator("#rendered").scroll_into_view_if_needed()
         shot(page, "sean_render")
     finally:

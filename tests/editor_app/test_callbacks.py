@@ -1,4 +1,5 @@
 """The editor's callbacks as plain functions: edits, history, painting, uploads, downloads and bad input."""
+
 import numpy as np
 import pytest
 import torch
@@ -85,7 +86,12 @@ def test_attribute_slider_reports_the_measured_change(ctx, session):
 def test_paint_undo_and_overlay(ctx, session):
     factor = view_scale(SIZE)
     layer = np.zeros((SIZE * factor, SIZE * factor, 4), np.uint8)
-    layer[10 * factor:14 * factor, 20 * factor:30 * factor] = (255, 0, 0, 255)  # a stroke over rows 10-13, cols 20-29
+    layer[10 * factor : 14 * factor, 20 * factor : 30 * factor] = (
+        255,
+        0,
+        0,
+        255,
+    )  # a stroke over rows 10-13, cols 20-29
     shown = cb.paint(session, {"background": None, "layers": [layer], "composite": None}, "hat", overlay=True)
     mask = shown.session.history.current.mask
     assert np.all(mask[10:14, 20:30] == 14)
@@ -132,11 +138,13 @@ def test_bad_input_raises_the_loaders_messages(ctx, session, tmp_path):
     Image.fromarray(np.zeros((SIZE, SIZE), np.uint8)).save(tmp_path / "square.png")
     with pytest.raises(ValueError, match="another aspect ratio"):
         cb.load_uploaded(ctx, str(tmp_path / "square.png"), str(wide))
-    for call, message in [(lambda: cb.generate(ctx, session, [], 0), "no part chosen"),
-                          (lambda: cb.generate(ctx, session, ["background"], 0), "background is not an editable"),
-                          (lambda: cb.generate(ctx, session, ["nose"], -1), "seed -1"),
-                          (lambda: cb.blend(ctx, session, ["nose"], 99, 0.5), "test face 99 does not exist"),
-                          (lambda: cb.load_uploaded(ctx, None, None), "no label map uploaded")]:
+    for call, message in [
+        (lambda: cb.generate(ctx, session, [], 0), "no part chosen"),
+        (lambda: cb.generate(ctx, session, ["background"], 0), "background is not an editable"),
+        (lambda: cb.generate(ctx, session, ["nose"], -1), "seed -1"),
+        (lambda: cb.blend(ctx, session, ["nose"], 99, 0.5), "test face 99 does not exist"),
+        (lambda: cb.load_uploaded(ctx, None, None), "no label map uploaded"),
+    ]:
         with pytest.raises(ValueError, match=message):
             call()
 
@@ -162,7 +170,9 @@ def test_options_and_command_line_errors(editor_runs, capsys):
     with pytest.raises(SystemExit) as exit_info:
         editor.main(editor_argv(editor_runs, "--port", "70000"))
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err == "error: 70000 is out of range (--port): give an integer from 1 to 65535\n"
+    assert (
+        exit_info.value.code == 2 and err == "error: 70000 is out of range (--port): give an integer from 1 to 65535\n"
+    )
 
 
 def test_help_needs_no_trained_run(tmp_path, capsys, monkeypatch):
@@ -204,10 +214,13 @@ def test_the_page_shows_the_command_lines_error_text():
     def failing(err):
         def fn():
             raise err
+
         return fn
 
-    for err in (UserError("labels out of range", "mask.png", "give ids below 19"),
-                FileNotFoundError(2, "No such file or directory", "gone.png")):
+    for err in (
+        UserError("labels out of range", "mask.png", "give ids below 19"),
+        FileNotFoundError(2, "No such file or directory", "gone.png"),
+    ):
         shown = guarded(failing(err), outputs=3)()
         assert shown[2] == error_line(err) and shown[2].startswith("error: ")
     with pytest.raises(KeyError):  # a bug is not bad input: it is not hidden in the status line

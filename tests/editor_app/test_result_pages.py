@@ -3,6 +3,7 @@
 Uses the editor tests' runs and browser: the training page (Visualizer), the shape-VAE test page (two
 pages, 55 inputs) and the SEAN pipeline page. Screenshots go to results/editor_tests/.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -40,11 +41,16 @@ def run_test(*argv):
 def pages(editor_runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     common = ["--checkpoints_dir", str(editor_runs), "--results_dir", str(out), "--edit_part", "nose"]
-    test_page = run_test("--name", "shape", *common, "--n_samples", "2", "--synthetic_test_size", "55",
-                         "--display_winsize", "128")
+    test_page = run_test(
+        "--name", "shape", *common, "--n_samples", "2", "--synthetic_test_size", "55", "--display_winsize", "128"
+    )
     pipeline = run_test("--name", "sean", "--shape_name", "shape", *common, "--n_samples", "2", "--how_many", "3")
-    return {"training": training_page(tmp_path_factory.mktemp("checkpoints")), "test": test_page,
-            "test_page_2": test_page.parent / "index_2.html", "pipeline": pipeline}
+    return {
+        "training": training_page(tmp_path_factory.mktemp("checkpoints")),
+        "test": test_page,
+        "test_page_2": test_page.parent / "index_2.html",
+        "pipeline": pipeline,
+    }
 
 
 @pytest.mark.parametrize("kind", ["training", "test", "test_page_2", "pipeline"])

@@ -1,4 +1,5 @@
 """`--recipe paper` is the paper's training exactly; `--recipe ours` changes only what it documents."""
+
 import torch
 import torch.nn.functional as F
 
@@ -12,8 +13,19 @@ from tests.conftest import TINY_SHAPEVAE
 
 
 def build(tmp_path, recipe: str):
-    opt = TrainOptions().parse([*TINY_SHAPEVAE, "--synthetic_size", "8", "--recipe", recipe, "--name", recipe,
-                                "--checkpoints_dir", str(tmp_path)])
+    opt = TrainOptions().parse(
+        [
+            *TINY_SHAPEVAE,
+            "--synthetic_size",
+            "8",
+            "--recipe",
+            recipe,
+            "--name",
+            recipe,
+            "--checkpoints_dir",
+            str(tmp_path),
+        ]
+    )
     train_set = data.create_dataset(opt)
     torch.manual_seed(0)
     model = models.create_model(opt)

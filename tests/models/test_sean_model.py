@@ -1,4 +1,5 @@
 """`--model sean`: options, inputs, metrics, the masks-only error and official-format network files."""
+
 import math
 
 import pytest
@@ -16,8 +17,24 @@ from shape_editor.checkpoint_io import load_checkpoint
 
 # A SEAN small enough for a few steps per second on two CPU cores.
 TINY_SEAN = [
-    "--model", "sean", "--gpu_ids", "-1", "--load_size", "32", "--crop_size", "32", "--ngf", "4", "--style_dim", "8",
-    "--encoder_ngf", "4", "--spade_hidden", "8", "--nThreads", "0",
+    "--model",
+    "sean",
+    "--gpu_ids",
+    "-1",
+    "--load_size",
+    "32",
+    "--crop_size",
+    "32",
+    "--ngf",
+    "4",
+    "--style_dim",
+    "8",
+    "--encoder_ngf",
+    "4",
+    "--spade_hidden",
+    "8",
+    "--nThreads",
+    "0",
 ]
 TINY_SEAN_TRAIN = [*TINY_SEAN, "--ndf", "8", "--n_layers_D", "2", "--num_D", "1"]
 
@@ -79,8 +96,18 @@ def test_masks_only_data_is_refused(tmp_path):
     with pytest.raises(ValueError, match="needs photos.*'synthetic'.*--no_synthetic_images"):
         model.inputs({"label": torch.zeros(1, 1, 32, 32, dtype=torch.int64)})
     with pytest.raises(ValueError, match="--model sean needs photos"):
-        train.main([*TINY_SEAN_TRAIN, "--checkpoints_dir", str(tmp_path), "--no_synthetic_images",
-                    "--synthetic_size", "2", "--niter", "1"])
+        train.main(
+            [
+                *TINY_SEAN_TRAIN,
+                "--checkpoints_dir",
+                str(tmp_path),
+                "--no_synthetic_images",
+                "--synthetic_size",
+                "2",
+                "--niter",
+                "1",
+            ]
+        )
     assert not (tmp_path / "sean" / "latest_net_G.pth").exists()
 
 
@@ -93,8 +120,18 @@ def test_official_plain_state_dict_loads_for_testing(tmp_path):
     run_dir = tmp_path / "checkpoints" / "official"
     run_dir.mkdir(parents=True)
     torch.save(state, run_dir / "latest_net_G.pth")
-    args = [*TINY_SEAN, "--name", "official", "--checkpoints_dir", str(tmp_path / "checkpoints"), "--no_opt_file",
-            "--results_dir", str(tmp_path / "results"), "--synthetic_test_size", "2"]
+    args = [
+        *TINY_SEAN,
+        "--name",
+        "official",
+        "--checkpoints_dir",
+        str(tmp_path / "checkpoints"),
+        "--no_opt_file",
+        "--results_dir",
+        str(tmp_path / "results"),
+        "--synthetic_test_size",
+        "2",
+    ]
     tester = testers.create_tester(TestOptions().parse(args, save=False), torch.device("cpu"))
     loaded = tester.model.netG.state_dict()
     assert loaded.keys() == state.keys()

@@ -1,4 +1,5 @@
 """The shape VAE really learns: held-out mIoU on synthetic masks rises far above the trivial baseline."""
+
 import json
 
 import pytest
@@ -13,10 +14,41 @@ from shape_editor.labels import LABEL_NAMES
 from shape_editor.masks import logits_to_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, per_class_iou
 
-ARGS = ["--model", "shapevae", "--gpu_ids", "-1", "--load_size", "32", "--crop_size", "32", "--enc_size", "32",
-        "--enc_widths", "256,256", "--ngf", "8", "--nThreads", "0", "--no_synthetic_images", "--batchSize", "16",
-        "--synthetic_size", "320", "--synthetic_test_size", "64", "--lr", "0.002", "--niter", "8",
-        "--display_freq", "10000", "--print_freq", "20", "--name", "learns"]
+ARGS = [
+    "--model",
+    "shapevae",
+    "--gpu_ids",
+    "-1",
+    "--load_size",
+    "32",
+    "--crop_size",
+    "32",
+    "--enc_size",
+    "32",
+    "--enc_widths",
+    "256,256",
+    "--ngf",
+    "8",
+    "--nThreads",
+    "0",
+    "--no_synthetic_images",
+    "--batchSize",
+    "16",
+    "--synthetic_size",
+    "320",
+    "--synthetic_test_size",
+    "64",
+    "--lr",
+    "0.002",
+    "--niter",
+    "8",
+    "--display_freq",
+    "10000",
+    "--print_freq",
+    "20",
+    "--name",
+    "learns",
+]
 
 
 def majority_class_miou(opt) -> float:
@@ -38,8 +70,11 @@ def test_held_out_miou_rises_far_above_majority_baseline(tmp_path):
     assert baseline < 5
     assert last > 25 and last > 5 * baseline, (baseline, history)
     assert last > first + 5, history
-    losses = [float(line.split("CE: ")[1].split()[0])
-              for line in (tmp_path / "learns" / "loss_log.txt").read_text().splitlines() if "CE: " in line]
+    losses = [
+        float(line.split("CE: ")[1].split()[0])
+        for line in (tmp_path / "learns" / "loss_log.txt").read_text().splitlines()
+        if "CE: " in line
+    ]
     assert sum(losses[-3:]) < 0.6 * sum(losses[:3]), losses
 
 
@@ -58,11 +93,43 @@ def test_our_recipe_draws_the_small_parts_that_the_papers_does_not(tmp_path):
     small = ("l_eye", "r_eye", "l_brow", "r_brow")
     ious = {}
     for recipe in ("paper", "ours"):
-        args = ["--model", "shapevae", "--gpu_ids", "-1", "--load_size", "64", "--crop_size", "64", "--enc_size", "32",
-                "--ngf", "16", "--nThreads", "0", "--no_synthetic_images", "--batchSize", "8",
-                "--synthetic_size", "500", "--synthetic_test_size", "64", "--niter", "4", "--eval_freq", "100",
-                "--display_freq", "10000", "--print_freq", "20", "--recipe", recipe, "--name", recipe,
-                "--checkpoints_dir", str(tmp_path)]
+        args = [
+            "--model",
+            "shapevae",
+            "--gpu_ids",
+            "-1",
+            "--load_size",
+            "64",
+            "--crop_size",
+            "64",
+            "--enc_size",
+            "32",
+            "--ngf",
+            "16",
+            "--nThreads",
+            "0",
+            "--no_synthetic_images",
+            "--batchSize",
+            "8",
+            "--synthetic_size",
+            "500",
+            "--synthetic_test_size",
+            "64",
+            "--niter",
+            "4",
+            "--eval_freq",
+            "100",
+            "--display_freq",
+            "10000",
+            "--print_freq",
+            "20",
+            "--recipe",
+            recipe,
+            "--name",
+            recipe,
+            "--checkpoints_dir",
+            str(tmp_path),
+        ]
         train.main(args)
         ious[recipe] = per_class_iou_on_test(TrainOptions().parse(args, save=False), tmp_path / recipe)
     assert all(ious["paper"][name] < 1 for name in ("l_brow", "r_brow")), ious["paper"]

@@ -21,7 +21,13 @@ def test_defaults_are_paper_sized_and_synthetic(tmp_path):
 
 def test_recipe_sets_the_training_defaults_and_flags_override_them(tmp_path):
     paper = parse_train(tmp_path, "--recipe", "paper")
-    assert (paper.lambda_kl, paper.class_weighting, paper.lambda_dice, paper.lr, paper.beta1) == (0.0005, "eq1", 0.0, 1e-4, 0.9)
+    assert (paper.lambda_kl, paper.class_weighting, paper.lambda_dice, paper.lr, paper.beta1) == (
+        0.0005,
+        "eq1",
+        0.0,
+        1e-4,
+        0.9,
+    )
     assert (paper.vae_init, paper.lr_schedule, paper.lr_warmup_steps) == ("pytorch", "constant", 0)
     ours = parse_train(tmp_path, "--recipe", "ours", "--lambda_dice", "0", "--lr", "0.01")
     assert (ours.class_weighting, ours.lambda_dice, ours.lr, ours.lr_schedule) == ("inverse_power", 0.0, 0.01, "cosine")
@@ -51,8 +57,9 @@ def test_opt_txt_marks_non_defaults_and_opt_json_round_trips(tmp_path):
 
 def test_load_from_opt_file_keeps_saved_values_but_command_line_wins(tmp_path):
     parse_train(tmp_path, "--name", "run1", "--crop_size", "64", "--ngf", "8")
-    opt = TestOptions().parse(["--checkpoints_dir", str(tmp_path), "--name", "run1", "--load_from_opt_file",
-                               "--load_size", "80"])
+    opt = TestOptions().parse(
+        ["--checkpoints_dir", str(tmp_path), "--name", "run1", "--load_from_opt_file", "--load_size", "80"]
+    )
     assert opt.crop_size == 64 and opt.ngf == 8 and opt.load_size == 80 and opt.isTrain is False
 
 

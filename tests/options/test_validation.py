@@ -1,4 +1,5 @@
 """Every numeric flag is checked at parse time; `--model X --help` shows every flag with its real default."""
+
 from __future__ import annotations
 
 
@@ -14,21 +15,24 @@ from options.validation import NUMERIC_RULES, numeric_actions
 from tests.reliability.helpers import one_error_line, run_entry
 
 
-@pytest.mark.parametrize("main, argv, expected", [
-    (train.main, ["--print_freq", "0"], "0 is out of range (--print_freq): give an integer >= 1"),
-    (train.main, ["--display_freq", "0"], "(--display_freq)"),
-    (train.main, ["--save_latest_freq", "0"], "(--save_latest_freq)"),
-    (train.main, ["--save_epoch_freq", "-1"], "(--save_epoch_freq)"),
-    (train.main, ["--lambda_kl", "nan"], "nan is not a finite number (--lambda_kl)"),
-    (train.main, ["--lr", "inf"], "(--lr)"),
-    (train.main, ["--seed", "1e23"], "invalid int value: '1e23' (--seed)"),
-    (train.main, ["--seed", str(2**40)], "(--seed): give an integer from 0 to 4294967295"),
-    (train.main, ["--batchSize", "0"], "(--batchSize)"),
-    (train.main, ["--checkpoints_dir", ""], "an empty path (--checkpoints_dir)"),
-    (test_entry.main, ["--no_opt_file", "--edit_strength", "nan"], "(--edit_strength)"),
-    (test_entry.main, ["--no_opt_file", "--n_samples", "-3"], "-3 is out of range (--n_samples)"),
-    (test_entry.main, ["--no_opt_file", "--export_dir", ""], "an empty path (--export_dir)"),
-])
+@pytest.mark.parametrize(
+    "main, argv, expected",
+    [
+        (train.main, ["--print_freq", "0"], "0 is out of range (--print_freq): give an integer >= 1"),
+        (train.main, ["--display_freq", "0"], "(--display_freq)"),
+        (train.main, ["--save_latest_freq", "0"], "(--save_latest_freq)"),
+        (train.main, ["--save_epoch_freq", "-1"], "(--save_epoch_freq)"),
+        (train.main, ["--lambda_kl", "nan"], "nan is not a finite number (--lambda_kl)"),
+        (train.main, ["--lr", "inf"], "(--lr)"),
+        (train.main, ["--seed", "1e23"], "invalid int value: '1e23' (--seed)"),
+        (train.main, ["--seed", str(2**40)], "(--seed): give an integer from 0 to 4294967295"),
+        (train.main, ["--batchSize", "0"], "(--batchSize)"),
+        (train.main, ["--checkpoints_dir", ""], "an empty path (--checkpoints_dir)"),
+        (test_entry.main, ["--no_opt_file", "--edit_strength", "nan"], "(--edit_strength)"),
+        (test_entry.main, ["--no_opt_file", "--n_samples", "-3"], "-3 is out of range (--n_samples)"),
+        (test_entry.main, ["--no_opt_file", "--export_dir", ""], "an empty path (--export_dir)"),
+    ],
+)
 def test_bad_numbers_and_paths_fail_at_parse_time(main, argv, expected, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     status, stderr = run_entry(main, argv, capsys)

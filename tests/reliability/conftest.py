@@ -1,6 +1,23 @@
 """The lightest shape VAE that trains end to end: 16 px masks, 16-d codes, no LSTM block."""
 
 LIGHT_SHAPEVAE = [
-    "--model", "shapevae", "--gpu_ids", "-1", "--load_size", "16", "--crop_size", "16", "--enc_size", "8",
-    "--enc_widths", "16", "--latent_dim", "16", "--no_lstm", "--ngf", "4", "--nThreads", "0",
+    "--model",
+    "shapevae",
+    "--gpu_ids",
+    "-1",
+    "--load_size",
+    "16",
+    "--crop_size",
+    "16",
+    "--enc_size",
+    "8",
+    "--enc_widths",
+    "16",
+    "--latent_dim",
+    "16",
+    "--no_lstm",
+    "--ngf",
+    "4",
+    "--nThreads",
+    "0",
 ]

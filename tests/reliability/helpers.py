@@ -1,4 +1,5 @@
 """Shared by the safety tests: run an entry point as the shell would, and fingerprint a folder."""
+
 from __future__ import annotations
 
 import hashlib

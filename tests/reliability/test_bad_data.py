@@ -1,4 +1,5 @@
 """Bad data is found up front and reported all at once; `--skip_bad_files` trains on the rest."""
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,7 @@ def face(seed: int) -> np.ndarray:
     """A 16 px id map with a few classes (all < 19)."""
     label = np.zeros((SIZE, SIZE), np.uint8)
     label[4:12, 4:12] = 1
-    label[6:10, 6 + seed % 3:9] = 2
+    label[6:10, 6 + seed % 3 : 9] = 2
     label[:3] = 13
     return label
 
@@ -69,10 +70,10 @@ def make_bad_dataset(root: Path) -> dict[str, str]:
     return {
         "truncated.png": r"labels/truncated\.png: unreadable or corrupt image \(Truncated File Read\)",
         "garbage.png": r"labels/garbage\.png: unreadable or corrupt image \(cannot identify image file "
-                       r"'garbage\.png'\)",
+        r"'garbage\.png'\)",
         "high.png": r"labels/high\.png: label values \[25\] are outside \[0, 19\) \(--label_nc 19\)",
         "colour.png": r"labels/colour\.png: 1 pixels have colours outside the CelebAMask-HQ palette, "
-                      r"e\.g\. \(10, 20, 30\)",
+        r"e\.g\. \(10, 20, 30\)",
         "aspect.jpg": r"images/aspect\.jpg: photo is 32x16 but its label aspect\.png is 16x16 \(another aspect ratio\)",
         "brokenphoto.jpg": r"images/brokenphoto\.jpg: cannot decode the photo \(image file is truncated",
     }
@@ -126,11 +127,18 @@ def test_all_bad_is_refused_even_when_skipping(tmp_path):
         data.create_dataset(opt_for(tmp_path, skip_bad_files=True))
 
 
-@pytest.mark.parametrize("mode, sizes, pattern", [
-    ("crop", {"small": 8}, r"small\.png: wrong size 8x8: --crop_size 16 is larger than the 8x8 sample"),
-    ("none", {"wide": (64, 32)}, r"wide\.png: wrong size 64x32: it becomes 64x32 after --preprocess_mode none, "
-                                 r"but 4 other samples become 32x32"),
-])
+@pytest.mark.parametrize(
+    "mode, sizes, pattern",
+    [
+        ("crop", {"small": 8}, r"small\.png: wrong size 8x8: --crop_size 16 is larger than the 8x8 sample"),
+        (
+            "none",
+            {"wide": (64, 32)},
+            r"wide\.png: wrong size 64x32: it becomes 64x32 after --preprocess_mode none, "
+            r"but 4 other samples become 32x32",
+        ),
+    ],
+)
 def test_wrong_sizes(tmp_path, mode, sizes, pattern):
     for i, stem in enumerate(GOOD):
         save_png(tmp_path / "train" / "labels" / f"{stem}.png", np.resize(face(i), (32, 32)))
@@ -148,8 +156,11 @@ def test_raw_release_part_files_are_checked_and_skipped(tmp_path):
     opt = build_opt("celebamaskhq", dataroot=str(tmp_path), load_size=8, crop_size=8, check_dataset="on")
     with pytest.raises(DatasetCheckError, match=r"00006_nose\.png: unreadable or corrupt image"):
         data.create_dataset(opt)
-    dataset = data.create_dataset(build_opt("celebamaskhq", dataroot=str(tmp_path), load_size=8, crop_size=8,
-                                            check_dataset="on", skip_bad_files=True))
+    dataset = data.create_dataset(
+        build_opt(
+            "celebamaskhq", dataroot=str(tmp_path), load_size=8, crop_size=8, check_dataset="on", skip_bad_files=True
+        )
+    )
     assert len(dataset) == len(dataset.raw_parts) == 2
     assert [Path(dataset[i]["path"]).name for i in range(2)] == ["00005", "00007"]
 
@@ -170,9 +181,24 @@ def test_pixel_sample_is_everything_for_small_sets_and_spread_for_large():
 
 
 def train_args(tmp_path: Path, *extra: str) -> list[str]:
-    return [*LIGHT_SHAPEVAE, "--checkpoints_dir", str(tmp_path / "ck"), "--name", "run", "--dataroot",
-            str(tmp_path / "data"), "--batchSize", "2", "--niter", "1", "--display_freq", "1", "--print_freq", "1",
-            *extra]
+    return [
+        *LIGHT_SHAPEVAE,
+        "--checkpoints_dir",
+        str(tmp_path / "ck"),
+        "--name",
+        "run",
+        "--dataroot",
+        str(tmp_path / "data"),
+        "--batchSize",
+        "2",
+        "--niter",
+        "1",
+        "--display_freq",
+        "1",
+        "--print_freq",
+        "1",
+        *extra,
+    ]
 
 
 def test_train_refuses_bad_data_and_leaves_nothing_behind(tmp_path):

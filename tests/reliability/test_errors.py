@@ -3,6 +3,7 @@
 Expected errors (UserError, this project's deliberate ValueErrors, file errors) print no traceback
 unless `--debug` or SHAPEVAE_DEBUG=1; unexpected exceptions keep theirs.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,12 +38,14 @@ class Payload:
 def fails_with(err: Exception):
     def main(argv):
         raise err
+
     return main
 
 
 def test_user_error_is_one_line_with_what_where_fix(capsys):
-    status, stderr = run_entry(fails_with(UserError("no such part 'nose2'", "--edit_part", "give a name such as nose")),
-                               [], capsys)
+    status, stderr = run_entry(
+        fails_with(UserError("no such part 'nose2'", "--edit_part", "give a name such as nose")), [], capsys
+    )
     assert status == 2
     assert one_error_line(stderr) == "error: no such part 'nose2' (--edit_part): give a name such as nose"
 
@@ -66,6 +69,7 @@ def test_unexpected_exceptions_keep_their_traceback():
 
     def numpy_value_error(argv):
         import numpy as np
+
         np.zeros(2).reshape(3)  # ValueError raised by numpy, not by this project
 
     with pytest.raises(ValueError):
@@ -77,17 +81,20 @@ def test_main_results_become_the_exit_status(capsys):
     assert run_entry(lambda argv: Path("page.html"), [], capsys)[0] == 0
 
 
-@pytest.mark.parametrize("main, argv, expected", [
-    (train.main, ["--model", "nosuchmodel"], "unknown --model 'nosuchmodel'"),
-    (train.main, ["--dataset_mode", "nosuch"], "unknown --dataset_mode 'nosuch'"),
-    (train.main, ["--print_freq", "0"], "error: 0 is out of range (--print_freq): give an integer >= 1"),
-    (train.main, ["--niter", "two"], "invalid int value: 'two' (--niter)"),
-    (test_entry.main, ["--name", "never_trained"], "no saved options"),
-    (label_tools.main, ["histogram", "/nonexistent/labels"], "/nonexistent/labels"),
-    (prepare_celebamaskhq.main, ["--raw_root", "/nonexistent", "--out_root", "/tmp/x"], "/nonexistent"),
-    (convert_official.main, ["--input", "/nonexistent.pth", "--name", "."], "'.' is not a plain folder name"),
-    (table1.main, ["--budget_steps", "0"], "--budget_steps"),
-])
+@pytest.mark.parametrize(
+    "main, argv, expected",
+    [
+        (train.main, ["--model", "nosuchmodel"], "unknown --model 'nosuchmodel'"),
+        (train.main, ["--dataset_mode", "nosuch"], "unknown --dataset_mode 'nosuch'"),
+        (train.main, ["--print_freq", "0"], "error: 0 is out of range (--print_freq): give an integer >= 1"),
+        (train.main, ["--niter", "two"], "invalid int value: 'two' (--niter)"),
+        (test_entry.main, ["--name", "never_trained"], "no saved options"),
+        (label_tools.main, ["histogram", "/nonexistent/labels"], "/nonexistent/labels"),
+        (prepare_celebamaskhq.main, ["--raw_root", "/nonexistent", "--out_root", "/tmp/x"], "/nonexistent"),
+        (convert_official.main, ["--input", "/nonexistent.pth", "--name", "."], "'.' is not a plain folder name"),
+        (table1.main, ["--budget_steps", "0"], "--budget_steps"),
+    ],
+)
 def test_every_entry_point_ends_expected_errors_with_one_line(main, argv, expected, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     status, stderr = run_entry(main, argv, capsys)
@@ -135,9 +142,20 @@ def test_command_line_exit_status_and_single_line(tmp_path):
     """As the shell sees it: `python train.py --print_freq 0` and `python -m scripts.convert_official`."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("SHAPEVAE_DEBUG", None)
-    for command in ([sys.executable, "train.py", "--print_freq", "0", "--checkpoints_dir", str(tmp_path)],
-                    [sys.executable, "-m", "scripts.convert_official", "--input", str(tmp_path / "no.pth"),
-                     "--name", "run", "--checkpoints_dir", str(tmp_path)]):
+    for command in (
+        [sys.executable, "train.py", "--print_freq", "0", "--checkpoints_dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "scripts.convert_official",
+            "--input",
+            str(tmp_path / "no.pth"),
+            "--name",
+            "run",
+            "--checkpoints_dir",
+            str(tmp_path),
+        ],
+    ):
         result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr
         one_error_line(result.stderr)

@@ -2,6 +2,7 @@
 
 No crash, outputs in range, and the invariants that must hold for any input.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,7 +22,13 @@ from shape_editor import ShapeVAE, ShapeVAEConfig
 from shape_editor.edit_metrics import edit_locality, edit_validity, interpolation_smoothness, sample_diversity
 from shape_editor.editor import MaskEditor, generate_codes, interpolate_codes, interpolation_alphas
 from shape_editor.labels import (
-    ALTERNATE_COLORS, NUM_CLASSES, PALETTE, color_to_ids, colorize, convert_order, flip_labels,
+    ALTERNATE_COLORS,
+    NUM_CLASSES,
+    PALETTE,
+    color_to_ids,
+    colorize,
+    convert_order,
+    flip_labels,
 )
 from shape_editor.masks import labels_to_onehot, logits_to_labels, resize_labels
 from shape_editor.metrics import confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
@@ -157,8 +164,17 @@ def test_onehot_argmax_round_trip_and_resize_keeps_ids(sample, size):
 @functools.cache
 def editor(label_nc: int, crop: int) -> MaskEditor:
     torch.manual_seed(0)
-    config = ShapeVAEConfig(label_nc=label_nc, crop_size=crop, enc_size=8, enc_widths=(16,), latent_dim=16,
-                            lstm_layers=1, lstm_hidden=8, ff_hidden=16, ngf=4)
+    config = ShapeVAEConfig(
+        label_nc=label_nc,
+        crop_size=crop,
+        enc_size=8,
+        enc_widths=(16,),
+        latent_dim=16,
+        lstm_layers=1,
+        lstm_hidden=8,
+        ff_hidden=16,
+        ngf=4,
+    )
     return MaskEditor(ShapeVAE(config))
 
 

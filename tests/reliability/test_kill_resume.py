@@ -1,5 +1,6 @@
 """Crash safety: `kill -9` a real `python train.py` at several moments, resume, and end where an
 uninterrupted run ends (same seed, same weights), with nothing half-written left behind."""
+
 from __future__ import annotations
 
 import os
@@ -18,9 +19,26 @@ from tests.reliability.conftest import LIGHT_SHAPEVAE
 REPO = Path(__file__).resolve().parents[2]
 # 8 masks of 16 px, batch 2: 4 steps an epoch, 3 epochs; every step saves the latest checkpoint.
 TRAIN = [
-    *LIGHT_SHAPEVAE, "--no_synthetic_images", "--synthetic_size", "8", "--batchSize", "2", "--niter", "2",
-    "--niter_decay", "1", "--save_latest_freq", "1", "--print_freq", "1", "--display_freq", "5", "--eval_freq", "0",
-    "--seed", "5",
+    *LIGHT_SHAPEVAE,
+    "--no_synthetic_images",
+    "--synthetic_size",
+    "8",
+    "--batchSize",
+    "2",
+    "--niter",
+    "2",
+    "--niter_decay",
+    "1",
+    "--save_latest_freq",
+    "1",
+    "--print_freq",
+    "1",
+    "--display_freq",
+    "5",
+    "--eval_freq",
+    "0",
+    "--seed",
+    "5",
 ]
 TOTAL_STEPS = 12
 POLL = 0.01

@@ -1,5 +1,6 @@
 """Numerics: a non-finite loss skips the step (weights and optimiser untouched), N in a row abort with
 a clear message, and `--grad_clip` bounds the gradient norm (a non-finite norm skips the step too)."""
+
 from __future__ import annotations
 
 import copy
@@ -35,8 +36,10 @@ class ToyTrainer(BaseTrainer):
     """Adam for G (it has state to compare) and SGD(lr=1) for D (so a step moves D by exactly -gradient)."""
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"G": torch.optim.Adam(self.model.g.parameters(), lr=0.1),
-                "D": torch.optim.SGD(self.model.d.parameters(), lr=1.0)}
+        return {
+            "G": torch.optim.Adam(self.model.g.parameters(), lr=0.1),
+            "D": torch.optim.SGD(self.model.d.parameters(), lr=1.0),
+        }
 
     def run_step(self, batch: dict[str, Tensor]) -> dict[str, float]:
         losses = self.optimize("G", {"loss": self.model.g(batch["x"]).square().mean()}, self.model.g.parameters())
@@ -82,8 +85,11 @@ def test_max_bad_steps_in_a_row_abort_even_when_another_optimiser_succeeds():
     trainer = toy(max_bad_steps=3)
     trainer.run_step(NAN)
     trainer.run_step(NAN)
-    with pytest.raises(NonFiniteLossError, match=r"^3 non-finite losses in a row \(optimiser G, last at step 1: "
-                                                 r"loss=nan\) \(--lr\): lower --lr, set --grad_clip, or check the data$"):
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r"^3 non-finite losses in a row \(optimiser G, last at step 1: "
+        r"loss=nan\) \(--lr\): lower --lr, set --grad_clip, or check the data$",
+    ):
         trainer.run_step(NAN)
 
 
@@ -118,8 +124,19 @@ def test_finite_loss_with_overflowing_gradient_is_skipped_when_clipping():
 
 
 def test_shape_vae_trainer_skips_a_nan_batch_without_touching_the_network(tmp_path):
-    opt = TrainOptions().parse([*LIGHT_SHAPEVAE, "--checkpoints_dir", str(tmp_path), "--no_synthetic_images",
-                                "--synthetic_size", "2", "--batchSize", "2"], save=False)
+    opt = TrainOptions().parse(
+        [
+            *LIGHT_SHAPEVAE,
+            "--checkpoints_dir",
+            str(tmp_path),
+            "--no_synthetic_images",
+            "--synthetic_size",
+            "2",
+            "--batchSize",
+            "2",
+        ],
+        save=False,
+    )
     model = models.create_model(opt)
     trainer = trainers.create_trainer(opt, model, torch.device("cpu"), SINGLE)
     batch = next(iter(torch.utils.data.DataLoader(data.create_dataset(opt), batch_size=2)))
@@ -132,11 +149,36 @@ def test_shape_vae_trainer_skips_a_nan_batch_without_touching_the_network(tmp_pa
 
 
 def test_train_py_aborts_a_diverging_run_with_a_clear_message(tmp_path, caplog):
-    args = [*LIGHT_SHAPEVAE, "--checkpoints_dir", str(tmp_path), "--name", "diverge", "--no_synthetic_images",
-            "--synthetic_size", "8", "--batchSize", "2", "--niter", "3", "--lr", "1e30", "--max_bad_steps", "3",
-            "--print_freq", "1", "--eval_freq", "0"]
-    with caplog.at_level(logging.WARNING), pytest.raises(NonFiniteLossError, match=r"^3 non-finite losses in a row "
-                                                                                    r"\(optimiser G, last at step 4"):
+    args = [
+        *LIGHT_SHAPEVAE,
+        "--checkpoints_dir",
+        str(tmp_path),
+        "--name",
+        "diverge",
+        "--no_synthetic_images",
+        "--synthetic_size",
+        "8",
+        "--batchSize",
+        "2",
+        "--niter",
+        "3",
+        "--lr",
+        "1e30",
+        "--max_bad_steps",
+        "3",
+        "--print_freq",
+        "1",
+        "--eval_freq",
+        "0",
+    ]
+    with (
+        caplog.at_level(logging.WARNING),
+        pytest.raises(
+            NonFiniteLossError,
+            match=r"^3 non-finite losses in a row "
+            r"\(optimiser G, last at step 4",
+        ),
+    ):
         train.main(args)
     assert "step G skipped (1 in a row)" in caplog.text and "step G skipped (2 in a row)" in caplog.text
     lines = (tmp_path / "diverge" / "loss_log.txt").read_text().splitlines()

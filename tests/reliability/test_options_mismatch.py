@@ -1,4 +1,5 @@
 """`--continue_train` with other architecture flags fails before anything is overwritten, naming the flags."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,15 +23,25 @@ def saved_run(tmp_path):
     return run_dir, {name: (run_dir / name).read_bytes() for name in ("opt.json", "opt.txt")}
 
 
-@pytest.mark.parametrize("flags, named", [
-    (["--crop_size", "64", "--load_size", "64"], [r"--crop_size 32 \(checkpoint\) vs 64 \(now\)"]),
-    (["--label_nc", "12"], [r"--label_nc 19 \(checkpoint\) vs 12 \(now\)"]),
-    (["--latent_dim", "64", "--enc_widths", "64,16"],
-     [r"--enc_widths 64,32 \(checkpoint\) vs 64,16 \(now\)", r"--latent_dim 256 \(checkpoint\) vs 64 \(now\)"]),
-    (["--no_lstm", "--ngf", "8"], [r"--no_lstm False \(checkpoint\) vs True \(now\)", r"--ngf 4 \(checkpoint\) vs 8"]),
-    (["--lstm_layers", "1", "--no_bidir", "--no_weighted_ce"],
-     [r"--lstm_layers 3 \(checkpoint\) vs 1", r"--no_bidir False", r"--no_weighted_ce False"]),
-])
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--crop_size", "64", "--load_size", "64"], [r"--crop_size 32 \(checkpoint\) vs 64 \(now\)"]),
+        (["--label_nc", "12"], [r"--label_nc 19 \(checkpoint\) vs 12 \(now\)"]),
+        (
+            ["--latent_dim", "64", "--enc_widths", "64,16"],
+            [r"--enc_widths 64,32 \(checkpoint\) vs 64,16 \(now\)", r"--latent_dim 256 \(checkpoint\) vs 64 \(now\)"],
+        ),
+        (
+            ["--no_lstm", "--ngf", "8"],
+            [r"--no_lstm False \(checkpoint\) vs True \(now\)", r"--ngf 4 \(checkpoint\) vs 8"],
+        ),
+        (
+            ["--lstm_layers", "1", "--no_bidir", "--no_weighted_ce"],
+            [r"--lstm_layers 3 \(checkpoint\) vs 1", r"--no_bidir False", r"--no_weighted_ce False"],
+        ),
+    ],
+)
 def test_continue_with_other_architecture_names_flags_and_keeps_opt_files(saved_run, tmp_path, flags, named):
     run_dir, before = saved_run
     refused = "--continue_train: the checkpoint in .*run was trained with other options"
@@ -45,8 +56,9 @@ def test_continue_with_other_architecture_names_flags_and_keeps_opt_files(saved_
 def test_train_entry_point_refuses_before_touching_the_run(saved_run, tmp_path):
     run_dir, before = saved_run
     with pytest.raises(ValueError, match=r"--enc_size 16 \(checkpoint\) vs 8 \(now\)"):
-        train.main([*TINY_SHAPEVAE, "--checkpoints_dir", str(tmp_path), "--name", "run", "--continue_train",
-                    "--enc_size", "8"])
+        train.main(
+            [*TINY_SHAPEVAE, "--checkpoints_dir", str(tmp_path), "--name", "run", "--continue_train", "--enc_size", "8"]
+        )
     assert sorted(p.name for p in run_dir.iterdir()) == ["opt.json", "opt.txt"]
     assert {name: (run_dir / name).read_bytes() for name in before} == before
 
@@ -54,8 +66,9 @@ def test_train_entry_point_refuses_before_touching_the_run(saved_run, tmp_path):
 def test_same_architecture_or_other_training_flags_may_resume(saved_run, tmp_path):
     opt = parse(tmp_path, "--continue_train", "--lr", "0.01", "--batchSize", "3", "--niter", "7")
     assert opt.lr == 0.01 and opt.continue_train
-    opt = TrainOptions().parse(["--checkpoints_dir", str(tmp_path), "--name", "run", "--continue_train",
-                                "--load_from_opt_file"])
+    opt = TrainOptions().parse(
+        ["--checkpoints_dir", str(tmp_path), "--name", "run", "--continue_train", "--load_from_opt_file"]
+    )
     assert (opt.crop_size, opt.enc_widths, opt.ngf) == (32, "64,32", 4)  # every option from opt.json
     with pytest.raises(ValueError, match="crop_size"):  # the command line wins over opt.json, and is checked
         parse(tmp_path, "--continue_train", "--crop_size", "64", "--load_from_opt_file")
@@ -67,6 +80,17 @@ def test_new_run_without_opt_json_is_not_checked(tmp_path):
 
 def test_architecture_options_of_the_shape_vae(tmp_path):
     keys = architecture_options(parse(tmp_path))
-    assert {"model", "label_nc", "crop_size", "enc_size", "enc_widths", "latent_dim", "lstm_layers", "no_lstm",
-            "no_bidir", "ngf", "no_weighted_ce"} <= set(keys)
+    assert {
+        "model",
+        "label_nc",
+        "crop_size",
+        "enc_size",
+        "enc_widths",
+        "latent_dim",
+        "lstm_layers",
+        "no_lstm",
+        "no_bidir",
+        "ngf",
+        "no_weighted_ce",
+    } <= set(keys)
     assert "lr" not in keys and "batchSize" not in keys

@@ -2,6 +2,7 @@
 
 Every refusal ends with one error line and exit status 2, and leaves the existing run byte-identical.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,19 @@ from shape_editor.run_dir import RunLock, remove_own_temp_files
 from tests.reliability.conftest import LIGHT_SHAPEVAE
 from tests.reliability.helpers import folder_digest, one_error_line, run_entry
 
-QUICK = ["--synthetic_size", "2", "--synthetic_test_size", "2", "--batchSize", "2", "--niter", "1",
-         "--no_synthetic_images", "--eval_freq", "0"]
+QUICK = [
+    "--synthetic_size",
+    "2",
+    "--synthetic_test_size",
+    "2",
+    "--batchSize",
+    "2",
+    "--niter",
+    "1",
+    "--no_synthetic_images",
+    "--eval_freq",
+    "0",
+]
 
 
 def args(checkpoints: Path, name: str, *extra: str) -> list[str]:

@@ -1,4 +1,5 @@
 """Writes that lose no data: logs never follow links; a network and its resume state move together."""
+
 from __future__ import annotations
 
 import errno
@@ -51,9 +52,26 @@ def test_a_full_disk_during_the_resume_save_keeps_the_latest_pair_in_step(tmp_pa
 
     monkeypatch.setattr(checkpoint.torch, "save", disk_fills_on_the_second_resume_save)
     with pytest.raises(OSError, match="No space left"):
-        train.main([*LIGHT_SHAPEVAE, "--checkpoints_dir", str(tmp_path), "--name", "run", "--synthetic_size", "4",
-                    "--batchSize", "2", "--niter", "1", "--save_latest_freq", "1", "--no_synthetic_images",
-                    "--eval_freq", "0"])
+        train.main(
+            [
+                *LIGHT_SHAPEVAE,
+                "--checkpoints_dir",
+                str(tmp_path),
+                "--name",
+                "run",
+                "--synthetic_size",
+                "4",
+                "--batchSize",
+                "2",
+                "--niter",
+                "1",
+                "--save_latest_freq",
+                "1",
+                "--no_synthetic_images",
+                "--eval_freq",
+                "0",
+            ]
+        )
     run_dir = tmp_path / "run"
     network, resume = load_checkpoint(run_dir / "latest_net_G.pth"), load_checkpoint(run_dir / "latest_resume.pth")
     assert network["step"] == resume["progress"]["total_steps"] == 1
@@ -61,8 +79,10 @@ def test_a_full_disk_during_the_resume_save_keeps_the_latest_pair_in_step(tmp_pa
 
 def strict_load(text: str):
     """A reader that rejects NaN and Infinity, as strict JSON parsers in other languages do."""
+
     def refuse(name):
         raise ValueError(f"bare {name} in JSON")
+
     return json.loads(text, parse_constant=refuse)
 
 

@@ -1,4 +1,5 @@
 """`python -m scripts.convert_official`: the paper's weights become a run that `test.py` reads like a trained one."""
+
 import argparse
 import json
 from pathlib import Path
@@ -37,9 +38,19 @@ def test_conversion_writes_a_run_that_loads_like_a_trained_one(official_state, t
 
 
 def test_flags_and_config_round_trip():
-    config = ShapeVAEConfig(crop_size=64, enc_size=32, enc_widths=(64, 32), latent_dim=64, use_lstm=False,
-                            lstm_layers=1, bidirectional=False, ngf=16, weighted_ce=False, lambda_kl=0.01,
-                            bg_mode="heuristic")
+    config = ShapeVAEConfig(
+        crop_size=64,
+        enc_size=32,
+        enc_widths=(64, 32),
+        latent_dim=64,
+        use_lstm=False,
+        lstm_layers=1,
+        bidirectional=False,
+        ngf=16,
+        weighted_ce=False,
+        lambda_kl=0.01,
+        bg_mode="heuristic",
+    )
     assert config_from_opt(argparse.Namespace(**opt_from_config(config))) == config
 
 

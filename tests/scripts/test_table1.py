@@ -1,4 +1,5 @@
 """The Table 1 runner trains and evaluates every ablation on a tiny budget, in-process."""
+
 import json
 
 import pytest
@@ -12,8 +13,14 @@ from shape_editor.checkpoint_io import load_checkpoint
 from tests.conftest import TINY_SHAPEVAE
 
 # (use_lstm, lstm_layers, bidirectional, weighted_ce) of the paper's Table 1 rows, in order
-PAPER_ROWS = [(True, 3, True, True), (False, 3, True, True), (True, 1, False, False), (True, 3, False, False),
-              (True, 3, False, True), (True, 3, True, False)]
+PAPER_ROWS = [
+    (True, 3, True, True),
+    (False, 3, True, True),
+    (True, 1, False, False),
+    (True, 3, False, False),
+    (True, 3, False, True),
+    (True, 3, True, False),
+]
 
 
 @pytest.mark.parametrize("config, expected", zip(table1.CONFIGS, PAPER_ROWS))
@@ -26,13 +33,35 @@ def test_every_configuration_builds_the_ablation_it_names(config, expected):
 def test_table1_trains_and_evaluates_each_configuration_under_both_recipes(tmp_path, monkeypatch):
     monkeypatch.setattr(table1, "CONFIGS", table1.CONFIGS[:2])  # two of the six keep the test short
     out = tmp_path / "table1"
-    rows = table1.main([
-        *TINY_SHAPEVAE, "--checkpoints_dir", str(tmp_path / "ck"), "--results_dir", str(tmp_path / "results"),
-        "--out_dir", str(out), "--synthetic_size", "4", "--synthetic_test_size", "3", "--batchSize", "2",
-        "--budget_steps", "1", "--how_many", "3", "--n_samples", "2",
-    ])
-    assert [(r["recipe"], r["key"]) for r in rows] == [("paper", "full"), ("paper", "no_lstm"), ("ours", "full"),
-                                                       ("ours", "no_lstm")]
+    rows = table1.main(
+        [
+            *TINY_SHAPEVAE,
+            "--checkpoints_dir",
+            str(tmp_path / "ck"),
+            "--results_dir",
+            str(tmp_path / "results"),
+            "--out_dir",
+            str(out),
+            "--synthetic_size",
+            "4",
+            "--synthetic_test_size",
+            "3",
+            "--batchSize",
+            "2",
+            "--budget_steps",
+            "1",
+            "--how_many",
+            "3",
+            "--n_samples",
+            "2",
+        ]
+    )
+    assert [(r["recipe"], r["key"]) for r in rows] == [
+        ("paper", "full"),
+        ("paper", "no_lstm"),
+        ("ours", "full"),
+        ("ours", "no_lstm"),
+    ]
     saved = json.loads((out / "table1.json").read_text())
     assert saved["steps"] == 1 and saved["rows"] == rows and saved["wall_seconds"] >= sum(r["seconds"] for r in rows)
     assert set(saved["orderings"]) == {"paper", "ours"} and len(saved["orderings"]["ours"]) == 5
@@ -60,9 +89,14 @@ def test_table1_trains_and_evaluates_each_configuration_under_both_recipes(tmp_p
 
 def hand_rows(**overrides):
     """A complete result table of one recipe in which every ordering of the paper holds."""
-    rows = {"full": dict(mIoU=70.0, validity=0.9, new_classes=0.05), "no_lstm": dict(mIoU=71.0, validity=0.5,
-            new_classes=0.3), "lstm1_uni_ce": dict(mIoU=75.0), "lstm3_uni_ce": dict(mIoU=60.0),
-            "lstm3_uni": dict(mIoU=65.0), "lstm3_bi_ce": dict(mIoU=66.0)}
+    rows = {
+        "full": dict(mIoU=70.0, validity=0.9, new_classes=0.05),
+        "no_lstm": dict(mIoU=71.0, validity=0.5, new_classes=0.3),
+        "lstm1_uni_ce": dict(mIoU=75.0),
+        "lstm3_uni_ce": dict(mIoU=60.0),
+        "lstm3_uni": dict(mIoU=65.0),
+        "lstm3_bi_ce": dict(mIoU=66.0),
+    }
     for key, values in overrides.items():
         rows[key] = {**rows[key], **values}
     return [{"key": key, **values} for key, values in rows.items()]
@@ -74,13 +108,16 @@ def test_orderings_hold_on_a_table_that_follows_the_paper():
     assert "full 70" in verdicts[0].evidence  # the rows without 3 LSTMs (no_lstm, lstm1) do not count
 
 
-@pytest.mark.parametrize("overrides, broken", [
-    ({"lstm3_bi_ce": dict(mIoU=70.5)}, [0]),  # a 3-LSTM row beats the full model
-    ({"lstm3_uni": dict(mIoU=70.0)}, [0, 4]),  # a tie is not "best", nor "beats"
-    ({"no_lstm": dict(validity=0.95)}, [1]),
-    ({"no_lstm": dict(new_classes=0.01)}, [2]),
-    ({"lstm3_uni_ce": dict(mIoU=67.0)}, [3]),
-])
+@pytest.mark.parametrize(
+    "overrides, broken",
+    [
+        ({"lstm3_bi_ce": dict(mIoU=70.5)}, [0]),  # a 3-LSTM row beats the full model
+        ({"lstm3_uni": dict(mIoU=70.0)}, [0, 4]),  # a tie is not "best", nor "beats"
+        ({"no_lstm": dict(validity=0.95)}, [1]),
+        ({"no_lstm": dict(new_classes=0.01)}, [2]),
+        ({"lstm3_uni_ce": dict(mIoU=67.0)}, [3]),
+    ],
+)
 def test_each_broken_ordering_is_reported(overrides, broken):
     verdicts = paper_orderings(hand_rows(**overrides))
     assert [i for i, v in enumerate(verdicts) if not v.holds] == broken

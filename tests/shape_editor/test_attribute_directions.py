@@ -5,14 +5,21 @@ direction changes its attribute on decoded masks and that it agrees with the dir
 ground truth (`face_width`). A 100-step model is enough for the large parts (skin, hair); small parts
 such as the nose need far longer training before the decoder follows their codes (see the report).
 """
+
 import numpy as np
 import pytest
 import torch
 
 from data.synthetic_faces import synthetic_face
 from shape_editor.attribute_directions import (
-    AttributeDirections, attribute_codes, attribute_edit, attribute_strengths, encode_dataset,
-    fit_attribute_directions, fit_from_dataset, load_or_fit_directions,
+    AttributeDirections,
+    attribute_codes,
+    attribute_edit,
+    attribute_strengths,
+    encode_dataset,
+    fit_attribute_directions,
+    fit_from_dataset,
+    load_or_fit_directions,
 )
 from shape_editor.attributes import measure_sweep, summarise_sweep
 from shape_editor.config import ShapeVAEConfig
@@ -60,13 +67,25 @@ def test_attribute_codes_move_only_the_edited_part():
 
 
 def test_directions_save_load_merge(tmp_path):
-    a = AttributeDirections([(NOSE, "height"), (HAIR, "area")], torch.randn(2, 4), torch.rand(2), torch.rand(2),
-                            torch.rand(2), torch.tensor([10, 12]))
+    a = AttributeDirections(
+        [(NOSE, "height"), (HAIR, "area")],
+        torch.randn(2, 4),
+        torch.rand(2),
+        torch.rand(2),
+        torch.rand(2),
+        torch.tensor([10, 12]),
+    )
     path = a.save(tmp_path / "attribute_directions.pth")
     b = AttributeDirections.load(path)  # weights_only load
     assert b.keys == a.keys and all(torch.equal(getattr(a, f), getattr(b, f)) for f in ("steps", "stds", "samples"))
-    c = AttributeDirections([(HAIR, "area"), (SKIN, "width")], torch.ones(2, 4), torch.ones(2), torch.ones(2),
-                            torch.ones(2), torch.tensor([3, 4]))
+    c = AttributeDirections(
+        [(HAIR, "area"), (SKIN, "width")],
+        torch.ones(2, 4),
+        torch.ones(2),
+        torch.ones(2),
+        torch.ones(2),
+        torch.tensor([3, 4]),
+    )
     merged = a.merged(c)
     assert merged.keys == [(NOSE, "height"), (HAIR, "area"), (SKIN, "width")]
     assert torch.equal(merged.step(HAIR, "area"), torch.ones(4)) and torch.equal(merged.steps[0], a.steps[0])
@@ -79,8 +98,10 @@ def test_directions_save_load_merge(tmp_path):
 
 def synthetic_labels(first, count):
     faces = [synthetic_face(0, i, SIZE, with_image=False) for i in range(first, first + count)]
-    params = {k: torch.tensor([f.params.as_dict()[k] for f in faces], dtype=torch.float64)
-              for k in ("face_width", "nose_length")}
+    params = {
+        k: torch.tensor([f.params.as_dict()[k] for f in faces], dtype=torch.float64)
+        for k in ("face_width", "nose_length")
+    }
     return torch.from_numpy(np.stack([f.label for f in faces])).long()[:, None], params
 
 
@@ -89,8 +110,9 @@ def trained():
     """A small shape VAE (no LSTM) trained for 100 steps on 256 synthetic faces at 32 px."""
     torch.manual_seed(0)
     labels, params = synthetic_labels(0, TRAIN)
-    config = ShapeVAEConfig(crop_size=SIZE, enc_size=SIZE, enc_widths=(128,), latent_dim=64, use_lstm=False,
-                            ngf=8, groups=4)
+    config = ShapeVAEConfig(
+        crop_size=SIZE, enc_size=SIZE, enc_widths=(128,), latent_dim=64, use_lstm=False, ngf=8, groups=4
+    )
     vae = ShapeVAE(config)
     weights = class_weights_from_shares(class_pixel_shares(count_class_pixels(labels, 19))).float()
     optimizer = torch.optim.Adam(vae.parameters(), lr=2e-3)
@@ -108,8 +130,9 @@ def test_fitted_directions_change_their_attribute_on_decoded_masks(trained):
     vae, labels, params = trained
     dataset = [{"label": label} for label in labels]
     directions = fit_from_dataset(vae, dataset, [SKIN, HAIR])
-    assert directions.keys[:6] == [(SKIN, n) for n in ("area", "height", "width", "elongation", "centroid_x",
-                                                       "centroid_y")]
+    assert directions.keys[:6] == [
+        (SKIN, n) for n in ("area", "height", "width", "elongation", "centroid_x", "centroid_y")
+    ]
     editor = MaskEditor(vae)
     held_out, _ = synthetic_labels(TRAIN, HELD_OUT)
     reference = editor.reconstruct(held_out).masks[:, 0]
@@ -128,8 +151,9 @@ def test_measured_direction_agrees_with_the_ground_truth_parameter(trained):
     vae, labels, params = trained
     mu, attributes = encode_dataset(vae, [{"label": label} for label in labels], [SKIN])
     assert torch.corrcoef(torch.stack([attributes[(SKIN, "width")], params["face_width"]]))[0, 1] > 0.8
-    directions = fit_attribute_directions(mu, {(SKIN, "width"): attributes[(SKIN, "width")],
-                                               (SKIN, "face_width"): params["face_width"]})
+    directions = fit_attribute_directions(
+        mu, {(SKIN, "width"): attributes[(SKIN, "width")], (SKIN, "face_width"): params["face_width"]}
+    )
     measured, truth = directions.step(SKIN, "width"), directions.step(SKIN, "face_width")
     assert torch.nn.functional.cosine_similarity(measured, truth, 0) > 0.8
     editor = MaskEditor(vae)

@@ -6,9 +6,21 @@ import torch
 
 from data.synthetic_faces import synthetic_face
 from shape_editor.attributes import (
-    HAIR_ATTRIBUTES, SHAPE_ATTRIBUTES, AttributeSweep, attribute_names, check_attribute, concat_sweeps,
-    hair_coverages, measure_attributes, measure_sweep, monotonicity, part_attributes, region_moments,
-    response_curves, strength_correlation, summarise_sweep,
+    HAIR_ATTRIBUTES,
+    SHAPE_ATTRIBUTES,
+    AttributeSweep,
+    attribute_names,
+    check_attribute,
+    concat_sweeps,
+    hair_coverages,
+    measure_attributes,
+    measure_sweep,
+    monotonicity,
+    part_attributes,
+    region_moments,
+    response_curves,
+    strength_correlation,
+    summarise_sweep,
 )
 
 SKIN, NOSE, L_BROW, R_BROW, L_EAR, R_EAR, MOUTH, HAIR = 1, 2, 6, 7, 8, 9, 10, 13
@@ -22,26 +34,44 @@ def canvas(size=10, fill=SKIN, batch=1):
 def assert_values(result, expected):
     assert set(result) == set(expected)
     for name, values in expected.items():
-        torch.testing.assert_close(result[name], torch.tensor(values, dtype=torch.float64), equal_nan=True,
-                                   msg=f"{name}: {result[name].tolist()} != {values}")
+        torch.testing.assert_close(
+            result[name],
+            torch.tensor(values, dtype=torch.float64),
+            equal_nan=True,
+            msg=f"{name}: {result[name].tolist()} != {values}",
+        )
 
 
 def test_rectangle_attributes_are_its_bounding_box():
     labels = canvas()
     labels[0, 2:5, 3:9] = NOSE  # rows 2..4 (3 rows), cols 3..8 (6 cols)
-    assert_values(part_attributes(labels, NOSE), {
-        "area": [18 / 100], "height": [0.3], "width": [0.6], "elongation": [0.5],
-        "centroid_x": [0.6], "centroid_y": [0.35],  # centres (3+8)/2 + 0.5 = 6 -> 0.6; (2+4)/2 + 0.5 = 3.5
-    })
+    assert_values(
+        part_attributes(labels, NOSE),
+        {
+            "area": [18 / 100],
+            "height": [0.3],
+            "width": [0.6],
+            "elongation": [0.5],
+            "centroid_x": [0.6],
+            "centroid_y": [0.35],  # centres (3+8)/2 + 0.5 = 6 -> 0.6; (2+4)/2 + 0.5 = 3.5
+        },
+    )
 
 
 def test_single_pixel_is_one_pixel_high_and_wide():
     labels = canvas(size=8)
     labels[0, 7, 0] = NOSE
-    assert_values(part_attributes(labels, NOSE), {
-        "area": [1 / 64], "height": [1 / 8], "width": [1 / 8], "elongation": [1.0],
-        "centroid_x": [0.5 / 8], "centroid_y": [7.5 / 8],
-    })
+    assert_values(
+        part_attributes(labels, NOSE),
+        {
+            "area": [1 / 64],
+            "height": [1 / 8],
+            "width": [1 / 8],
+            "elongation": [1.0],
+            "centroid_x": [0.5 / 8],
+            "centroid_y": [7.5 / 8],
+        },
+    )
 
 
 def test_two_pixels_far_apart_give_the_equal_moment_extent_not_the_bounding_box():
@@ -58,10 +88,17 @@ def test_absent_part_is_nan_and_batch_items_are_independent():
     labels[1, 1:3, 1:3] = NOSE
     labels[2] = NOSE
     result = part_attributes(labels, NOSE)
-    assert_values(result, {
-        "area": [NAN, 0.25, 1.0], "height": [NAN, 0.5, 1.0], "width": [NAN, 0.5, 1.0],
-        "elongation": [NAN, 1.0, 1.0], "centroid_x": [NAN, 0.5, 0.5], "centroid_y": [NAN, 0.5, 0.5],
-    })
+    assert_values(
+        result,
+        {
+            "area": [NAN, 0.25, 1.0],
+            "height": [NAN, 0.5, 1.0],
+            "width": [NAN, 0.5, 1.0],
+            "elongation": [NAN, 1.0, 1.0],
+            "centroid_x": [NAN, 0.5, 0.5],
+            "centroid_y": [NAN, 0.5, 0.5],
+        },
+    )
 
 
 def test_hair_coverage_above_brows_and_below_ears():
@@ -132,8 +169,9 @@ def test_correlation_monotonicity_and_slope_by_hand():
     strengths = torch.tensor([0.0, 1.0, 2.0])
     changes = torch.tensor([[0.0, 0.5, 1.0], [0.0, 0.0, 2.0], [0.0, float("nan"), -1.0]], dtype=torch.float64)
     # a step with a NaN end is skipped (row 3 has none left), a flat step does not count as up
-    torch.testing.assert_close(monotonicity(strengths, changes), torch.tensor([1.0, 0.5, float("nan")],
-                               dtype=torch.float64), equal_nan=True)
+    torch.testing.assert_close(
+        monotonicity(strengths, changes), torch.tensor([1.0, 0.5, float("nan")], dtype=torch.float64), equal_nan=True
+    )
     finite = torch.tensor([[0, 0.0], [1, 0.5], [2, 1.0], [0, 0.0], [1, 0.0], [2, 2.0], [0, 0.0], [2, -1.0]]).T
     torch.testing.assert_close(strength_correlation(strengths, changes), torch.corrcoef(finite.double())[0, 1])
     sweep = AttributeSweep(strengths, changes[:2], torch.ones(2, 3))

@@ -5,6 +5,7 @@ N(0, I) draw, and hair drawn from N(0, I) is almost never a valid part, while ha
 fitted aggregate posterior often is. At this size (60 steps) the small parts' validity is limited by
 reconstruction, so the two priors score alike there; the hair gap is what shows already.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -36,8 +37,17 @@ def trained():
     """(model, aggregate prior, held-out labels): 60 steps of the default recipe's losses, KL weight 1e-5."""
     torch.manual_seed(0)
     labels = synthetic_labels(0, TRAIN)
-    config = ShapeVAEConfig(crop_size=SIZE, enc_size=SIZE, enc_widths=(128,), latent_dim=64, lstm_hidden=32,
-                            ff_hidden=128, ngf=8, groups=4, lambda_kl=1e-5)
+    config = ShapeVAEConfig(
+        crop_size=SIZE,
+        enc_size=SIZE,
+        enc_widths=(128,),
+        latent_dim=64,
+        lstm_hidden=32,
+        ff_hidden=128,
+        ngf=8,
+        groups=4,
+        lambda_kl=1e-5,
+    )
     vae = ShapeVAE(config)
     init_narrow_posterior(vae.encoder)
     weights = class_weights(class_pixel_shares(count_class_pixels(labels, 19)), "inverse_power").float()
@@ -77,8 +87,14 @@ def test_hair_from_the_aggregate_prior_is_valid_far_more_often_than_from_n01(tra
 def test_perturb_diversity_grows_with_the_edit_strength(trained):
     model, prior, held_out = trained
     for editor in (MaskEditor(model), MaskEditor(model, prior, scale_perturb=True)):
-        diversity = [float(sample_diversity(editor.perturb(held_out, [NOSE], s, K, torch.Generator().manual_seed(0))
-                                            .masks, [NOSE]).mean()) for s in (0.0, 0.5, 2.0)]
+        diversity = [
+            float(
+                sample_diversity(
+                    editor.perturb(held_out, [NOSE], s, K, torch.Generator().manual_seed(0)).masks, [NOSE]
+                ).mean()
+            )
+            for s in (0.0, 0.5, 2.0)
+        ]
         assert diversity[0] == 0 and diversity[2] > diversity[1] > 0, diversity
 
 

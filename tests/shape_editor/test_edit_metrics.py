@@ -2,7 +2,11 @@ import pytest
 import torch
 
 from shape_editor.edit_metrics import (
-    count_components, edit_locality, edit_validity, interpolation_smoothness, sample_diversity,
+    count_components,
+    edit_locality,
+    edit_validity,
+    interpolation_smoothness,
+    sample_diversity,
 )
 
 SKIN, NOSE, EYE_G, MOUTH, HAIR = 1, 2, 3, 10, 13
@@ -76,12 +80,14 @@ def test_diversity_hand_computed_cases():
     b = mask(**{str(NOSE): [(0, 1), (0, 2)]})  # IoU with a = 1/3
     far = mask(**{str(NOSE): [(3, 3)]})  # no overlap with a
     empty = mask()
-    samples = torch.stack([
-        torch.stack([a, a, a]),  # identical -> 0
-        torch.stack([a, b, a]),  # pairs (a,b) 2/3, (a,a) 0, (b,a) 2/3 -> 4/9
-        torch.stack([a, far, empty]),  # (a,far) 1, (a,empty) 1, (far,empty) 1 -> 1
-        torch.stack([empty, empty, empty]),  # both empty -> 0
-    ])
+    samples = torch.stack(
+        [
+            torch.stack([a, a, a]),  # identical -> 0
+            torch.stack([a, b, a]),  # pairs (a,b) 2/3, (a,a) 0, (b,a) 2/3 -> 4/9
+            torch.stack([a, far, empty]),  # (a,far) 1, (a,empty) 1, (far,empty) 1 -> 1
+            torch.stack([empty, empty, empty]),  # both empty -> 0
+        ]
+    )
     assert sample_diversity(samples, [NOSE]).tolist() == pytest.approx([0.0, 4 / 9, 1.0, 0.0])
 
 

@@ -6,7 +6,13 @@ import torch
 from shape_editor.checkpoint import load_shape_vae
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.editor import (
-    MaskEditor, generate_codes, interpolate_codes, interpolation_alphas, part_indices, perturb_codes, swap_codes,
+    MaskEditor,
+    generate_codes,
+    interpolate_codes,
+    interpolation_alphas,
+    part_indices,
+    perturb_codes,
+    swap_codes,
 )
 from shape_editor.shape_vae import ShapeVAE
 
@@ -15,8 +21,9 @@ NOSE, MOUTH = 2, 10  # standard ids; code indices 1 and 9
 
 def tiny_vae(seed=0):
     torch.manual_seed(seed)
-    cfg = ShapeVAEConfig(crop_size=32, enc_size=16, enc_widths=(32,), latent_dim=16, lstm_hidden=8, ff_hidden=16, ngf=4,
-                         groups=4)
+    cfg = ShapeVAEConfig(
+        crop_size=32, enc_size=16, enc_widths=(32,), latent_dim=16, lstm_hidden=8, ff_hidden=16, ngf=4, groups=4
+    )
     return ShapeVAE(cfg)
 
 
@@ -96,8 +103,15 @@ def test_decode_receives_codes_that_differ_only_in_the_edited_part(mode):
     mu = editor.encode(labels)
     calls = []
     spy_decode(editor, calls)
-    out = editor.edit(mode, labels, [NOSE], target_labels=random_labels(seed=1), n_samples=3, n_steps=4,
-                      generator=torch.Generator().manual_seed(0))
+    out = editor.edit(
+        mode,
+        labels,
+        [NOSE],
+        target_labels=random_labels(seed=1),
+        n_samples=3,
+        n_steps=4,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert len(calls) == 1  # every variant, the whole alpha strip included, in ONE decode batch
     K = out.codes.shape[1]
     assert calls[0].shape == (2 * K, 18, 16)

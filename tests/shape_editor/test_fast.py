@@ -4,6 +4,7 @@ Inference (`compile_for_inference`): logits allclose and argmax masks equal, per
 whole VAE and every edit. Training (`TrainingForward`): loss and gradients allclose. The plain modules
 are the reference throughout; there is no other copy of the network.
 """
+
 from functools import partial
 
 import numpy as np
@@ -16,8 +17,17 @@ from data.synthetic_faces import synthetic_face
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.editor import MaskEditor
 from shape_editor.fast import (
-    FastMaskDecoder, FastPartEncoder, FastShapeVAE, TrainingForward, add_upsampled_, compile_for_inference,
-    compose_1x1, default_channels_last, inference_model, norm_silu, subpixel_weight,
+    FastMaskDecoder,
+    FastPartEncoder,
+    FastShapeVAE,
+    TrainingForward,
+    add_upsampled_,
+    compile_for_inference,
+    compose_1x1,
+    default_channels_last,
+    inference_model,
+    norm_silu,
+    subpixel_weight,
 )
 from shape_editor.losses import shape_vae_loss
 from shape_editor.mask_decoder import MaskDecoder, UpBlock, group_norm, upsample2x
@@ -61,6 +71,7 @@ def assert_same_logits(got, expected, atol=1e-4, rtol=1e-4):
 
 
 # --- the exact rewrites ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("shape, c_out, with_bias", [((2, 3, 4, 5), 6, True), ((1, 8, 7, 3), 4, False)])
@@ -136,6 +147,7 @@ def test_recomputed_norm_silu_keeps_less_for_backward_with_the_same_gradients():
 
 
 # --- inference: each component, the whole VAE, the edits -------------------------------------------------------
+
 
 def one_hot_parts(ids, num_parts):
     """[B, E, E] ids -> [B, P, E, E] float binary channels of parts 1..P."""
@@ -227,8 +239,15 @@ def test_every_edit_decodes_what_the_plain_modules_decode(mode):
     vae = tiny_vae()
     editor = MaskEditor(vae)
     labels, targets = face_labels(2, 32), face_labels(2, 32, seed=8)
-    out = editor.edit(mode, labels, [NOSE, MOUTH], target_labels=targets, n_samples=2, n_steps=3,
-                      generator=torch.Generator().manual_seed(0))
+    out = editor.edit(
+        mode,
+        labels,
+        [NOSE, MOUTH],
+        target_labels=targets,
+        n_samples=2,
+        n_steps=3,
+        generator=torch.Generator().manual_seed(0),
+    )
     with torch.no_grad():
         expected = vae.decode(out.codes.flatten(0, 1))  # the plain decode of the very codes the editor decoded
         if mode != "all":
@@ -266,11 +285,18 @@ def test_the_layout_is_a_build_time_choice_with_a_per_device_default():
 
 # --- the inference object is frozen ------------------------------------------------------------------------------
 
+
 def tensors_of(fast: FastShapeVAE):
     """Every tensor the inference object runs with."""
     encoder, decoder = fast.encoder, fast.decoder
-    found = [encoder.rows, encoder.first_bias, *encoder.mu, *encoder.logvar, *(t for wb in encoder.hidden for t in wb),
-             *decoder.in_conv]
+    found = [
+        encoder.rows,
+        encoder.first_bias,
+        *encoder.mu,
+        *encoder.logvar,
+        *(t for wb in encoder.hidden for t in wb),
+        *decoder.in_conv,
+    ]
     for weights, norm_in, norm_out in decoder.blocks:
         found += [w for w in weights if w is not None] + [*norm_in.parameters(), *norm_out.parameters()]
     return found + ([] if fast.sequence is None else list(fast.sequence.parameters()))
@@ -320,8 +346,12 @@ def test_changing_the_model_leaves_the_built_object_alone_and_a_rebuild_follows(
 
 # --- training -----------------------------------------------------------------------------------------------------
 
-FLAGS = [dict(fast_decoder=True, checkpoint_activations=True), dict(fast_decoder=True, checkpoint_activations=False),
-         dict(fast_decoder=False, checkpoint_activations=True), dict(fast_decoder=False, checkpoint_activations=False)]
+FLAGS = [
+    dict(fast_decoder=True, checkpoint_activations=True),
+    dict(fast_decoder=True, checkpoint_activations=False),
+    dict(fast_decoder=False, checkpoint_activations=True),
+    dict(fast_decoder=False, checkpoint_activations=False),
+]
 
 
 def loss_and_gradients(vae, forward, masks, labels, weights):
@@ -338,8 +368,9 @@ def test_training_forward_has_the_plain_loss_and_gradients(size, flags):
     vae = tiny_vae(**size)
     labels = face_labels(2, size["crop_size"])
     weights = torch.rand(19, generator=torch.Generator().manual_seed(1))
-    plain_losses, plain_grads = loss_and_gradients(vae, ShapeVAE.__call__, labels_to_onehot(labels, 19), labels,
-                                                   weights)
+    plain_losses, plain_grads = loss_and_gradients(
+        vae, ShapeVAE.__call__, labels_to_onehot(labels, 19), labels, weights
+    )
     losses, grads = loss_and_gradients(vae, TrainingForward(**flags), labels, labels, weights)
     for name, value in plain_losses.items():
         torch.testing.assert_close(losses[name], value, rtol=1e-5, atol=1e-6)

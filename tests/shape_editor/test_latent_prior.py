@@ -1,4 +1,5 @@
 """The aggregate-posterior prior: fit and sample statistics, shrinkage, KL by hand, storage and staleness."""
+
 import math
 
 import pytest

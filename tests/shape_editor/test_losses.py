@@ -45,7 +45,9 @@ def test_weighted_cross_entropy_by_hand():
     torch.testing.assert_close(weighted_cross_entropy(logits, labels, weight), torch.tensor(weighted_sum / sum(w)))
     torch.testing.assert_close(weighted_cross_entropy(logits, labels, weight, "sum"), torch.tensor(weighted_sum))
     per_pixel = weighted_cross_entropy(logits, labels[:, None], weight, "none")
-    torch.testing.assert_close(per_pixel, torch.tensor([[[w[0] * nll[0], w[1] * nll[1]], [w[2] * nll[2], w[3] * nll[3]]]]))
+    torch.testing.assert_close(
+        per_pixel, torch.tensor([[[w[0] * nll[0], w[1] * nll[1]], [w[2] * nll[2], w[3] * nll[3]]]])
+    )
     torch.testing.assert_close(weighted_cross_entropy(logits, labels), torch.tensor(sum(nll) / 4))
 
 

@@ -24,8 +24,10 @@ def test_labels_to_onehot_overwrites_a_reused_buffer():
     assert torch.equal(labels_to_onehot(second, 5, out=buffer), labels_to_onehot(second, 5))  # no stale ones
 
 
-@pytest.mark.parametrize("buffer", [torch.empty(2, 4, 6, 7), torch.empty(2, 5, 6, 7, dtype=torch.float64),
-                                    torch.empty(2, 5, 7, 6).transpose(2, 3)])
+@pytest.mark.parametrize(
+    "buffer",
+    [torch.empty(2, 4, 6, 7), torch.empty(2, 5, 6, 7, dtype=torch.float64), torch.empty(2, 5, 7, 6).transpose(2, 3)],
+)
 def test_labels_to_onehot_refuses_a_buffer_that_does_not_fit(buffer):
     with pytest.raises(ValueError, match=r"does not fit one-hot \[2, 5, 6, 7\]"):
         labels_to_onehot(torch.zeros(2, 6, 7, dtype=torch.int64), 5, out=buffer)

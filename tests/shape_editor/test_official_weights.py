@@ -1,4 +1,5 @@
 """The paper's released Semantic-VAE weights: key mapping, background rule, strict load and faithful forward."""
+
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,11 @@ from shape_editor.background import HeuristicBackground, heuristic_background
 from shape_editor.config import ShapeVAEConfig
 from shape_editor.fast import compile_for_inference
 from shape_editor.official_weights import (
-    KEY_RULES, load_official_checkpoint, official_config, official_to_ours, ours_to_official,
+    KEY_RULES,
+    load_official_checkpoint,
+    official_config,
+    official_to_ours,
+    ours_to_official,
     read_official_state_dict,
 )
 from shape_editor.shape_vae import ShapeVAE
@@ -70,8 +75,9 @@ def test_official_config_reads_the_lstm_depth_and_encoder_size(official_state):
 
 
 def test_background_is_one_where_part_logits_sum_to_at_most_zero():
-    parts = torch.tensor([[0.5, -0.5, 0.0], [2.0, -3.0, 0.5], [0.2, 0.1, -0.4], [0.7, 0.3, 0.0],
-                          [-1.0, -2.0, -0.1]]).T.reshape(1, 3, 1, 5)  # 5 pixels, 3 parts
+    parts = torch.tensor(
+        [[0.5, -0.5, 0.0], [2.0, -3.0, 0.5], [0.2, 0.1, -0.4], [0.7, 0.3, 0.0], [-1.0, -2.0, -0.1]]
+    ).T.reshape(1, 3, 1, 5)  # 5 pixels, 3 parts
     # sums: 0.0, -0.5, -0.1, 1.0, -3.1 -> background 1, 1, 1, 0, 1
     assert heuristic_background(parts).flatten().tolist() == [1.0, 1.0, 1.0, 0.0, 1.0]
     logits = HeuristicBackground()(parts)

@@ -30,7 +30,9 @@ ABLATIONS = [
 
 
 @pytest.mark.parametrize("ablation", ABLATIONS)
-@pytest.mark.parametrize("sizes", [dict(crop_size=32, enc_size=16), dict(crop_size=64, enc_size=32), dict(latent_dim=64)])
+@pytest.mark.parametrize(
+    "sizes", [dict(crop_size=32, enc_size=16), dict(crop_size=64, enc_size=32), dict(latent_dim=64)]
+)
 def test_output_shapes(ablation, sizes):
     torch.manual_seed(0)
     cfg = tiny_config(**sizes, **ablation)

@@ -1,4 +1,5 @@
 """`shape_editor/` stands alone: copied by itself into an empty folder, it trains nothing but edits masks."""
+
 from __future__ import annotations
 
 import os
@@ -38,10 +39,17 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_the_folder_alone_runs_an_edit(tmp_path):
-    shutil.copytree(Path(shape_editor.__file__).parent, tmp_path / "shape_editor",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(shape_editor.__file__).parent, tmp_path / "shape_editor", ignore=shutil.ignore_patterns("__pycache__")
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "edited (2, 3, 32, 32)" in result.stdout

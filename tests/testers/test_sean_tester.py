@@ -1,4 +1,5 @@
 """End-to-end plugin pipeline: a tiny SEAN and a tiny shape VAE, then test.py with and without the editor."""
+
 import csv
 import json
 
@@ -16,17 +17,36 @@ from tests.conftest import TINY_SHAPEVAE
 from tests.models.test_sean_model import TINY_SEAN_TRAIN
 from tests.testers.test_shapevae_tester import page_images
 
-PIPELINE_COLUMNS = ["photo", "mask", "edited mask (nose generate sample {k})", "changed pixels vs mask",
-                    "synthesized from mask",
-                    "synthesized from edited mask (nose generate sample {k})"]
+PIPELINE_COLUMNS = [
+    "photo",
+    "mask",
+    "edited mask (nose generate sample {k})",
+    "changed pixels vs mask",
+    "synthesized from mask",
+    "synthesized from edited mask (nose generate sample {k})",
+]
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """SEAN at 64 px and shape VAEs at 32 and 64 px, each trained for two steps on synthetic faces."""
     root = tmp_path_factory.mktemp("pipeline") / "checkpoints"
-    common = ["--checkpoints_dir", str(root), "--synthetic_size", "4", "--synthetic_test_size", "3",
-              "--batchSize", "2", "--niter", "1", "--eval_freq", "0", "--display_freq", "100"]
+    common = [
+        "--checkpoints_dir",
+        str(root),
+        "--synthetic_size",
+        "4",
+        "--synthetic_test_size",
+        "3",
+        "--batchSize",
+        "2",
+        "--niter",
+        "1",
+        "--eval_freq",
+        "0",
+        "--display_freq",
+        "100",
+    ]
     train.main([*TINY_SEAN_TRAIN, *common, "--name", "sean", "--load_size", "64", "--crop_size", "64"])
     train.main([*TINY_SHAPEVAE, *common, "--name", "vae32"])
     train.main([*TINY_SHAPEVAE, *common, "--name", "vae64", "--load_size", "64", "--crop_size", "64"])
@@ -34,15 +54,38 @@ def checkpoints(tmp_path_factory):
 
 
 def run_test(checkpoints, results, *extra):
-    page = test_script.main(["--name", "sean", "--checkpoints_dir", str(checkpoints), "--results_dir", str(results),
-                             "--gpu_ids", "-1", "--how_many", "2", *extra])
+    page = test_script.main(
+        [
+            "--name",
+            "sean",
+            "--checkpoints_dir",
+            str(checkpoints),
+            "--results_dir",
+            str(results),
+            "--gpu_ids",
+            "-1",
+            "--how_many",
+            "2",
+            *extra,
+        ]
+    )
     return page, json.loads((page.parent / "metrics.json").read_text())
 
 
 @pytest.mark.parametrize("shape_name", ["vae64", "vae32"])  # same crop, and a VAE at half SEAN's crop
 def test_pipeline_page_has_the_five_columns(checkpoints, tmp_path, shape_name):
-    page, metrics = run_test(checkpoints, tmp_path, "--shape_name", shape_name, "--edit_part", "nose",
-                             "--edit_mode", "generate", "--n_samples", "2")
+    page, metrics = run_test(
+        checkpoints,
+        tmp_path,
+        "--shape_name",
+        shape_name,
+        "--edit_part",
+        "nose",
+        "--edit_mode",
+        "generate",
+        "--n_samples",
+        "2",
+    )
     assert page == tmp_path / "sean" / f"test_latest_{shape_name}_generate_nose" / "index.html"
     images = page_images(page)
     assert images.captions == [c.format(k=k) for _ in range(2) for k in range(2) for c in PIPELINE_COLUMNS]
@@ -55,17 +98,38 @@ def test_pipeline_page_has_the_five_columns(checkpoints, tmp_path, shape_name):
     assert 0 <= metrics["edit"]["unstyled_pixel_share"] <= 1 and metrics["reconstruction"]["L1"] > 0
 
 
-@pytest.mark.parametrize("flags, edited", [
-    (["--edit_mode", "swap"], ["nose swap alpha=1.00"]),
-    (["--edit_mode", "attribute", "--attribute", "height", "--n_steps", "2", "--synthetic_size", "8"],  # fit on 8
-     ["nose height +0.00 std", "nose height +1.00 std"]),
-])
+@pytest.mark.parametrize(
+    "flags, edited",
+    [
+        (["--edit_mode", "swap"], ["nose swap alpha=1.00"]),
+        (
+            [
+                "--edit_mode",
+                "attribute",
+                "--attribute",
+                "height",
+                "--n_steps",
+                "2",
+                "--synthetic_size",
+                "8",
+            ],  # fit on 8
+            ["nose height +0.00 std", "nose height +1.00 std"],
+        ),
+    ],
+)
 def test_target_and_attribute_edits_feed_sean(checkpoints, tmp_path, flags, edited):
     page, _ = run_test(checkpoints, tmp_path, "--shape_name", "vae32", "--edit_part", "nose", *flags)
     source = ["photo", "mask", "target mask"] if "swap" in flags else ["photo", "mask"]
-    row = [[*source, f"edited mask ({e})", "changed pixels vs mask", "synthesized from mask",
-            f"synthesized from edited mask ({e})"]
-           for e in edited]
+    row = [
+        [
+            *source,
+            f"edited mask ({e})",
+            "changed pixels vs mask",
+            "synthesized from mask",
+            f"synthesized from edited mask ({e})",
+        ]
+        for e in edited
+    ]
     assert page_images(page).captions == [c for _ in range(2) for r in row for c in r]
 
 
@@ -92,8 +156,18 @@ def test_without_shape_name_it_is_seans_test(checkpoints, tmp_path):
 
 def test_export_writes_synthesized_photos_next_to_edited_masks(checkpoints, tmp_path):
     out = tmp_path / "export"
-    run_test(checkpoints, tmp_path / "results", "--shape_name", "vae32", "--edit_part", "nose", "--n_samples", "2",
-             "--export_dir", str(out))
+    run_test(
+        checkpoints,
+        tmp_path / "results",
+        "--shape_name",
+        "vae32",
+        "--edit_part",
+        "nose",
+        "--n_samples",
+        "2",
+        "--export_dir",
+        str(out),
+    )
     rows = list(csv.DictReader((out / "manifest.csv").open()))
     assert len(rows) == 2 * 2
     labels = sorted(p.stem for p in (out / "labels").iterdir())

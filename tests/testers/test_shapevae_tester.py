@@ -1,4 +1,5 @@
 """End-to-end: train a tiny shape VAE once, then test.py edits, scores, pages and exports with it."""
+
 import csv
 import gc
 import json
@@ -27,15 +28,45 @@ def trained(tmp_path_factory):
     """A tiny run trained for 1 epoch on 4 synthetic masks: (checkpoints_dir, scratch folder)."""
     root = tmp_path_factory.mktemp("tester")
     checkpoints = root / "checkpoints"
-    train.main([*TINY_SHAPEVAE, "--checkpoints_dir", str(checkpoints), "--name", "tiny", "--synthetic_size", "4",
-                "--synthetic_test_size", "4", "--batchSize", "2", "--niter", "1", "--eval_freq", "0"])
+    train.main(
+        [
+            *TINY_SHAPEVAE,
+            "--checkpoints_dir",
+            str(checkpoints),
+            "--name",
+            "tiny",
+            "--synthetic_size",
+            "4",
+            "--synthetic_test_size",
+            "4",
+            "--batchSize",
+            "2",
+            "--niter",
+            "1",
+            "--eval_freq",
+            "0",
+        ]
+    )
     return checkpoints, root
 
 
 def run_test(trained, results, *extra):
     checkpoints, _ = trained
-    page = test_script.main(["--name", "tiny", "--checkpoints_dir", str(checkpoints), "--results_dir", str(results),
-                             "--gpu_ids", "-1", "--how_many", "2", *extra])
+    page = test_script.main(
+        [
+            "--name",
+            "tiny",
+            "--checkpoints_dir",
+            str(checkpoints),
+            "--results_dir",
+            str(results),
+            "--gpu_ids",
+            "-1",
+            "--how_many",
+            "2",
+            *extra,
+        ]
+    )
     return page, json.loads((page.parent / "metrics.json").read_text())
 
 
@@ -65,13 +96,24 @@ def test_generate_nose_writes_page_and_metrics(trained, tmp_path):
     assert len(recon["per_class_iou"]) == 19
     edit = metrics["edit"]
     assert edit["mode"] == "generate" and edit["parts"] == ["nose"] and edit["n_samples"] == 3
-    for name in ("validity", "present", "connected", "no_new_classes", "reconstruction_validity", "locality", "diversity"):
+    for name in (
+        "validity",
+        "present",
+        "connected",
+        "no_new_classes",
+        "reconstruction_validity",
+        "locality",
+        "diversity",
+    ):
         assert 0 <= edit[name] <= 1, name
         assert name in metrics["definitions"]
     assert "smoothness" not in edit
     images = page_images(page)
     assert len(images.sources) == 1 + 2 * (2 + 2 * 3)  # chart + per input: input, recon, 3 samples and their overlays
-    assert images.captions[3:5] == ["nose generate sample 0", "nose generate sample 0: changed pixels vs reconstruction"]
+    assert images.captions[3:5] == [
+        "nose generate sample 0",
+        "nose generate sample 0: changed pixels vs reconstruction",
+    ]
     assert "input 1 · 1000000001 · nose generate" in page.read_text()
     for src in images.sources:
         assert (page.parent / src).is_file(), src
@@ -81,15 +123,19 @@ def test_generate_nose_writes_page_and_metrics(trained, tmp_path):
     assert "8-connected" in text and "IoU" in text
 
 
-@pytest.mark.parametrize("mode, per_input, expected", [
-    ("perturb", 2, {"validity", "locality", "diversity"}),
-    ("interpolate", 3, {"validity", "locality", "smoothness"}),
-    ("swap", 1, {"validity", "locality"}),
-    ("all", 2, {"diversity"}),
-])
+@pytest.mark.parametrize(
+    "mode, per_input, expected",
+    [
+        ("perturb", 2, {"validity", "locality", "diversity"}),
+        ("interpolate", 3, {"validity", "locality", "smoothness"}),
+        ("swap", 1, {"validity", "locality"}),
+        ("all", 2, {"diversity"}),
+    ],
+)
 def test_every_mode_runs_with_its_metrics(trained, tmp_path, mode, per_input, expected):
-    page, metrics = run_test(trained, tmp_path, "--edit_part", "nose,mouth", "--edit_mode", mode,
-                             "--n_samples", "2", "--n_steps", "3")
+    page, metrics = run_test(
+        trained, tmp_path, "--edit_part", "nose,mouth", "--edit_mode", mode, "--n_samples", "2", "--n_steps", "3"
+    )
     assert expected <= set(metrics["edit"])
     assert not {"validity", "locality", "diversity", "smoothness"} - expected & set(metrics["edit"])
     images = page_images(page)
@@ -123,8 +169,21 @@ def test_export_is_loadable_and_repeatable_with_a_seed(trained, tmp_path):
         ids = read_label(first / row["file"], 19)
         assert ids.shape == (32, 32) and ids.max() < 19
     # the folder is a dataset as it stands
-    opt = TrainOptions().parse(["--dataset_mode", "custom", "--label_dir", str(first / "labels"), "--load_size", "32",
-                                "--crop_size", "32", "--checkpoints_dir", str(tmp_path / "ck")], save=False)
+    opt = TrainOptions().parse(
+        [
+            "--dataset_mode",
+            "custom",
+            "--label_dir",
+            str(first / "labels"),
+            "--load_size",
+            "32",
+            "--crop_size",
+            "32",
+            "--checkpoints_dir",
+            str(tmp_path / "ck"),
+        ],
+        save=False,
+    )
     dataset = data.create_dataset(opt)
     assert len(dataset) == 8 and dataset[0]["label"].shape == (1, 32, 32)
     files = sorted((first / "labels").iterdir())
@@ -134,8 +193,11 @@ def test_export_is_loadable_and_repeatable_with_a_seed(trained, tmp_path):
 def row_image(page, row, caption):
     """The colour picture shown for input `row` under `caption`, uint8 [H, W, 3]."""
     images = page_images(page)
-    matches = [src for src, cap in zip(images.sources, images.captions)
-               if cap == caption and Path(src).name.startswith(f"input_{row}_")]
+    matches = [
+        src
+        for src, cap in zip(images.sources, images.captions)
+        if cap == caption and Path(src).name.startswith(f"input_{row}_")
+    ]
     assert len(matches) == 1, (caption, images.captions)
     return np.asarray(Image.open(page.parent / matches[0]).convert("RGB"))
 
@@ -148,8 +210,9 @@ def test_target_index_and_file(trained, tmp_path):
     ids = np.zeros((64, 64), dtype=np.uint8)
     ids[16:48, 16:48], ids[30:34, 30:34] = 1, 2
     Image.fromarray(ids).save(tmp_path / "target.png")
-    page, _ = run_test(trained, tmp_path / "b", "--edit_part", "nose", "--edit_mode", "swap",
-                       "--target", str(tmp_path / "target.png"))
+    page, _ = run_test(
+        trained, tmp_path / "b", "--edit_part", "nose", "--edit_mode", "swap", "--target", str(tmp_path / "target.png")
+    )
     resized = np.asarray(Image.fromarray(ids).resize((32, 32), Image.Resampling.NEAREST))
     assert np.array_equal(row_image(page, 1, "target"), colorize(resized))
 
@@ -176,12 +239,21 @@ def test_exporter_writes_exact_ids_photos_and_manifest(tmp_path):
     masks[1, 1, 0, 0] = 18
     images = torch.linspace(-1, 1, 2 * 3 * 4 * 16).view(2, 3, 4, 16)
     exporter = MaskExporter(tmp_path / "aug", part="nose", mode="interpolate", seed=5)
-    exporter.add(["a/x.png", "b/x.png"], masks, images, torch.tensor([0.0, 1.0]),
-                 {"validity": torch.tensor([[True, False], [True, True]]), "smoothness": torch.tensor([1.5, 1.0])})
+    exporter.add(
+        ["a/x.png", "b/x.png"],
+        masks,
+        images,
+        torch.tensor([0.0, 1.0]),
+        {"validity": torch.tensor([[True, False], [True, True]]), "smoothness": torch.tensor([1.5, 1.0])},
+    )
     manifest = exporter.close()
     rows = list(csv.DictReader(manifest.open()))
-    assert [r["file"] for r in rows] == ["labels/x_nose_interpolate_0.png", "labels/x_nose_interpolate_1.png",
-                                         "labels/x_nose_interpolate_0-2.png", "labels/x_nose_interpolate_1-2.png"]
+    assert [r["file"] for r in rows] == [
+        "labels/x_nose_interpolate_0.png",
+        "labels/x_nose_interpolate_1.png",
+        "labels/x_nose_interpolate_0-2.png",
+        "labels/x_nose_interpolate_1-2.png",
+    ]
     assert [r["source"] for r in rows] == ["a/x.png", "a/x.png", "b/x.png", "b/x.png"]
     assert [r["alpha"] for r in rows] == ["0", "1", "0", "1"]
     assert [r["validity"] for r in rows] == ["1", "0", "1", "1"]
@@ -195,9 +267,24 @@ def test_exporter_writes_exact_ids_photos_and_manifest(tmp_path):
 
 def test_attribute_mode_fits_stores_and_reports_the_response(trained, tmp_path):
     checkpoints, _ = trained
-    page, metrics = run_test(trained, tmp_path, "--edit_part", "hair", "--edit_mode", "attribute", "--attribute",
-                             "area", "--edit_strength", "2", "--n_steps", "3", "--synthetic_size", "12",
-                             "--attribute_samples", "10")
+    page, metrics = run_test(
+        trained,
+        tmp_path,
+        "--edit_part",
+        "hair",
+        "--edit_mode",
+        "attribute",
+        "--attribute",
+        "area",
+        "--edit_strength",
+        "2",
+        "--n_steps",
+        "3",
+        "--synthetic_size",
+        "12",
+        "--attribute_samples",
+        "10",
+    )
     assert len(list((tmp_path / "tiny" / "cache").glob("attribute_directions_*.pth"))) == 1
     assert not list((checkpoints / "tiny").glob("attribute_directions*"))  # nothing written into checkpoints
     edit = metrics["edit"]
@@ -243,8 +330,9 @@ def test_sampling_edits_fit_the_prior_once_and_report_the_off_manifold_check(tra
     _, standard = run_test(trained, tmp_path, *args, "--sample_from", "standard")
     assert prior_file.stat().st_mtime_ns == stamp  # reused, not refitted
     assert standard["edit"]["sample_from"] == "standard" and standard["off_manifold"] == off
-    _, perturbed = run_test(trained, tmp_path, "--edit_part", "nose", "--edit_mode", "perturb",
-                            "--perturb_scale", "aggregate")
+    _, perturbed = run_test(
+        trained, tmp_path, "--edit_part", "nose", "--edit_mode", "perturb", "--perturb_scale", "aggregate"
+    )
     assert perturbed["edit"]["perturb_scale"] == "aggregate" and 0 <= perturbed["edit"]["validity"] <= 1
     assert list(cache.glob("latent_prior_*.pth")) == [prior_file]
     _, recon = run_test(trained, tmp_path / "r")

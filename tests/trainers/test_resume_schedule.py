@@ -1,4 +1,5 @@
 """`--continue_train` with a longer schedule trains on at the rates the new flags describe, not at 0."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,22 @@ from shape_editor.checkpoint_io import load_checkpoint
 
 
 def test_extending_a_finished_run_continues_its_schedule(tmp_path, monkeypatch):
-    common = [*LIGHT_SHAPEVAE, "--checkpoints_dir", str(tmp_path), "--name", "run", "--synthetic_size", "2",
-              "--batchSize", "2", "--no_synthetic_images", "--eval_freq", "0", "--lr", "0.001"]
+    common = [
+        *LIGHT_SHAPEVAE,
+        "--checkpoints_dir",
+        str(tmp_path),
+        "--name",
+        "run",
+        "--synthetic_size",
+        "2",
+        "--batchSize",
+        "2",
+        "--no_synthetic_images",
+        "--eval_freq",
+        "0",
+        "--lr",
+        "0.001",
+    ]
     train.main([*common, "--niter", "1", "--niter_decay", "1"])  # 2 epochs: rates 0.001, 0.0005, then 0
     before = load_checkpoint(tmp_path / "run" / "latest_net_G.pth")["state_dict"]
     rates = []
@@ -33,9 +48,28 @@ def test_extending_a_finished_run_continues_its_schedule(tmp_path, monkeypatch):
 
 def test_a_resumed_run_applies_the_per_step_schedule_on_top_of_the_epoch_rate(tmp_path, monkeypatch):
     """The recipe's warm-up and cosine factor multiply the restored epoch schedule's rate, step by step."""
-    common = [*LIGHT_SHAPEVAE, "--checkpoints_dir", str(tmp_path), "--name", "run", "--synthetic_size", "2",
-              "--batchSize", "2", "--no_synthetic_images", "--eval_freq", "0", "--recipe", "ours", "--lr", "0.001",
-              "--lr_warmup_steps", "3", "--lr_schedule", "cosine"]
+    common = [
+        *LIGHT_SHAPEVAE,
+        "--checkpoints_dir",
+        str(tmp_path),
+        "--name",
+        "run",
+        "--synthetic_size",
+        "2",
+        "--batchSize",
+        "2",
+        "--no_synthetic_images",
+        "--eval_freq",
+        "0",
+        "--recipe",
+        "ours",
+        "--lr",
+        "0.001",
+        "--lr_warmup_steps",
+        "3",
+        "--lr_schedule",
+        "cosine",
+    ]
     train.main([*common, "--niter", "1", "--niter_decay", "1"])  # steps 0 and 1 (one step an epoch)
     rates = []
     original = ShapeVAETrainer.apply_step_schedule

@@ -1,4 +1,5 @@
 """SEAN's trainer: TTUR optimisers, G/D step schedule, learning on a fixed batch, and exact resume."""
+
 import math
 
 import pytest
@@ -25,10 +26,13 @@ def adam_steps(optimizer):
     return {int(state["step"]) for state in optimizer.state.values()}
 
 
-@pytest.mark.parametrize("ttur, lrs, betas", [
-    (True, (0.0005, 0.002), (0.0, 0.9)),  # SPADE's TTUR: lr/2 for G, 2*lr for D, betas (0, 0.9)
-    (False, (0.001, 0.001), (0.5, 0.99)),
-])
+@pytest.mark.parametrize(
+    "ttur, lrs, betas",
+    [
+        (True, (0.0005, 0.002), (0.0, 0.9)),  # SPADE's TTUR: lr/2 for G, 2*lr for D, betas (0, 0.9)
+        (False, (0.001, 0.001), (0.5, 0.99)),
+    ],
+)
 def test_ttur_learning_rates_and_betas(tmp_path, ttur, lrs, betas):
     flags = ["--lr", "0.001", "--beta1", "0.5", "--beta2", "0.99", *([] if ttur else ["--no_TTUR"])]
     trainer = make_trainer(tiny_train_opt(tmp_path, *flags))

@@ -50,7 +50,7 @@ def test_page_links_nasty_names_and_escapes_text(tmp_path) -> None:
         save_image(np.zeros((4, 4, 3), np.uint8), page.img_dir / name)
         images.append(f"images/{name}")
     page.add_header("<script>evil()</script>")
-    page.add_text("Tom & \"Jerry\" <b>")
+    page.add_text('Tom & "Jerry" <b>')
     page.add_images(images, [Path(i).stem for i in images[:-1]] + ["<script>x()</script>"], width=64)
     path = page.save()
     assert path == tmp_path / "web" / "index.html"
@@ -61,7 +61,7 @@ def test_page_links_nasty_names_and_escapes_text(tmp_path) -> None:
     assert "<script>" not in raw and "&lt;script&gt;" in raw
     assert "<b>" not in raw and "<i>" not in raw
     text = parse_page(path).text
-    assert "Tom & \"Jerry\" <b>" in text and "<script>evil()</script>" in text
+    assert 'Tom & "Jerry" <b>' in text and "<script>evil()</script>" in text
     assert "visage été" in text and "<script>x()</script>" in text
 
 

@@ -1,4 +1,5 @@
 """Huge pages are on by default for the entry points, before torch is imported, and can be turned off."""
+
 import ast
 import os
 import subprocess
@@ -23,6 +24,8 @@ def test_importing_sets_the_pytorch_switch_unless_the_user_set_it(preset, expect
     env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
     if preset is not None:
         env["THP_MEM_ALLOC_ENABLE"] = preset
-    code = "import sys, util.huge_pages, os; assert 'torch' not in sys.modules; print(os.environ['THP_MEM_ALLOC_ENABLE'])"
+    code = (
+        "import sys, util.huge_pages, os; assert 'torch' not in sys.modules; print(os.environ['THP_MEM_ALLOC_ENABLE'])"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == expected

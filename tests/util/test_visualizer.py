@@ -146,8 +146,9 @@ def test_results_page_stays_inside_web_dir(tmp_path) -> None:
 def test_results_pages_hold_at_most_50_rows_and_link_each_other(tmp_path) -> None:
     sample = {"mask": torch.full((4, 4), 2), "changed": np.zeros((4, 4, 3), np.uint8)}
     rows = [(f"input {i}", sample) for i in range(120)]
-    first = save_results_page(tmp_path, "t", rows, {"mIoU (%)": 70.0, "seconds": 1.5},
-                              definitions={"mIoU": "mean IoU over classes"})
+    first = save_results_page(
+        tmp_path, "t", rows, {"mIoU (%)": 70.0, "seconds": 1.5}, definitions={"mIoU": "mean IoU over classes"}
+    )
     pages = [first, tmp_path / "index_2.html", tmp_path / "index_3.html"]
     headers = [re.findall(r"<h4>(input \d+)</h4>", page.read_text()) for page in pages]
     assert [len(h) for h in headers] == [50, 50, 20] and headers[2][-1] == "input 119"
