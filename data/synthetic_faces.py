@@ -37,35 +37,13 @@ from data.synthetic_render import (
     render_face_image,
     shoulder_hair_region,
 )
-from shape_editor.labels import part_id
+from shape_editor.labels import LABEL_NAMES, part_id
 
 __all__ = ["FaceParams", "SyntheticFace", "draw_face_mask", "render_face_image", "sample_face_params", "synthetic_face"]
 
 _PIVOT_DY = 0.25  # the head rolls about a point this far below the face centre (the neck)
 _SIDES = ((1.0, "l"), (-1.0, "r"))  # l_* is the person's left = the image's right = u > 0
-_ID = {
-    name: part_id(name)
-    for name in (
-        "skin",
-        "nose",
-        "eye_g",
-        "l_eye",
-        "r_eye",
-        "l_brow",
-        "r_brow",
-        "l_ear",
-        "r_ear",
-        "mouth",
-        "u_lip",
-        "l_lip",
-        "hair",
-        "hat",
-        "ear_r",
-        "neck_l",
-        "neck",
-        "cloth",
-    )
-}
+_ID = {name: part_id(name) for name in LABEL_NAMES[1:]}  # every part of the standard label order
 
 
 class SyntheticFace(NamedTuple):
