@@ -103,6 +103,7 @@ class ShapeVAEModel(BaseModel):
         "ngf",
         "no_weighted_ce",
         "bg_mode",
+        "recipe",  # not the network, but resuming under another recipe would not continue the same run
     )
 
     @staticmethod

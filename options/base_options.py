@@ -214,6 +214,10 @@ class BaseOptions:
         opt = parser.parse_args(argv)
         if saved:
             self.apply_saved(opt, saved, parser, explicit_flags(parser, argv), path)
+            # Defaults that depend on other flags (the recipe's) follow the values the run's file set.
+            parser = self.full_parser(model, dataset_mode, values=opt)
+            opt = parser.parse_args(argv)
+            self.apply_saved(opt, saved, parser, explicit_flags(parser, argv), path)
         self.parser = parser
         return opt
 

@@ -92,5 +92,17 @@ def test_architecture_options_of_the_shape_vae(tmp_path):
         "no_bidir",
         "ngf",
         "no_weighted_ce",
+        "recipe",
     } <= set(keys)
     assert "lr" not in keys and "batchSize" not in keys
+
+
+def test_resuming_takes_the_runs_recipe_with_its_defaults_or_refuses_another(tmp_path):
+    """A `--recipe paper` run resumed without the flag must not quietly continue under `ours`."""
+    parse(tmp_path, "--recipe", "paper", save=True)
+    with pytest.raises(ValueError, match=r"--recipe paper \(checkpoint\) vs ours \(now\)"):
+        parse(tmp_path, "--continue_train")
+    opt = parse(tmp_path, "--continue_train", "--load_from_opt_file")
+    assert (opt.recipe, opt.lr, opt.lambda_kl, opt.class_weighting) == ("paper", 1e-4, 0.0005, "eq1")
+    opt = parse(tmp_path, "--continue_train", "--load_from_opt_file", "--lr", "0.003")
+    assert (opt.recipe, opt.lr) == ("paper", 0.003)  # a flag given still wins over the recipe's default
