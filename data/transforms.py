@@ -96,6 +96,17 @@ def resized_size(cfg: PreprocessConfig, size: tuple[int, int]) -> tuple[int, int
     return w, h  # crop
 
 
+def squashes(cfg: PreprocessConfig, size: tuple[int, int]) -> bool:
+    """True when the resize of `cfg.mode` would change the shape of a (W, H) input (by more than a pixel).
+
+    `resize_and_crop` and `fixed` resize to a fixed shape whatever the input's; a single file read that way
+    (a `--target`, an upload in the editor) would be squashed without a word.
+    """
+    w, h = size
+    target_w, target_h = resized_size(cfg, size)
+    return abs(target_w * h / w - target_h) > 1
+
+
 def get_params(cfg: PreprocessConfig, size: tuple[int, int], rng: np.random.Generator) -> TransformParams:
     """Draw the resize / crop / flip of one sample whose label is `size` = (W, H).
 

@@ -1,7 +1,8 @@
 """The Gradio page: controls wired to the plain functions of `editor_app.callbacks`.
 
 Every edit runs as its own event and shows the new mask as soon as it is decoded; the download files,
-the brush canvas and the SEAN render follow in chained steps (`.then`), so the mask never waits for them.
+the brush canvas (only while the paint panel is open) and the SEAN render follow in chained steps (`.then`),
+so the mask never waits for them.
 Bad input never raises into Gradio: `guarded` turns the callbacks' ValueError / FileNotFoundError into the
 page's status line (`error: ...`, the command line's wording) and leaves every other output as it was.
 """
@@ -182,7 +183,10 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                     -3, 3, 0, step=0.25, label="attribute change (std)", elem_id="attribute-strength"
                 )
                 measured = gr.Markdown("", elem_id="measured")
-            with gr.Column(min_width=320):
+            with (
+                gr.Column(min_width=320),
+                gr.Accordion("paint by hand", open=False, elem_id="paint-panel") as paint_panel,
+            ):
                 paint_class = gr.Dropdown(list(LABEL_NAMES), value="nose", label="brush class", elem_id="brush-class")
                 brush_size = gr.Slider(1, 64, 12, step=1, label="brush size", elem_id="brush-size")
                 canvas = gr.ImageEditor(
@@ -203,11 +207,23 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                     adapt = gr.Button("let the parts adapt", elem_id="adapt")
 
         shown = [session, mask_image, status]
+        painting = gr.State(False)  # the paint panel is open: only then does the canvas follow every edit
+        paint_panel.expand(lambda state: (painter_value(state), True), [session], [canvas, painting])
+        paint_panel.collapse(lambda: False, None, [painting])
 
-        def sync(state: cb.Session, request: gr.Request) -> list[Any]:
-            ids, colour, _ = cb.save_downloads(ctx, state, session_id=request.session_hash or "session")
-            photo = None if state.photo is None else photo_view(state.photo)
-            return [ids, colour, painter_value(state), legend_html(state.history.current.mask), photo]
+        def syncer(new_face: bool) -> Callable[..., list[Any]]:
+            """The step after an edit: downloads, legend, and the canvas and photo when they changed."""
+
+            # Gradio finds the `gr.Request` argument by its annotation, so this is a plain function, not a partial.
+            def sync(state: cb.Session, painting_open: bool, request: gr.Request) -> list[Any]:
+                # The canvas (an ImageEditor, which re-uploads its layers) costs the browser ~300 ms per update,
+                # so it follows the mask only while its panel is open; the photo changes only with the face.
+                ids, colour, _ = cb.save_downloads(ctx, state, session_id=request.session_hash or "session")
+                canvas_value = painter_value(state) if painting_open else gr.skip()
+                photo = (None if state.photo is None else photo_view(state.photo)) if new_face else gr.skip()
+                return [ids, colour, canvas_value, legend_html(state.history.current.mask), photo]
+
+            return sync
 
         def render(state: cb.Session, request: gr.Request) -> Iterator[list[Any]]:
             if renderer is None:
@@ -227,7 +243,14 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
             _, _, path = cb.save_downloads(ctx, state, image, request.session_hash or "session")
             yield [photo_view(image), "rendered", path]
 
-        def wire(event: Any, fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], guard: bool = True) -> None:
+        def wire(
+            event: Any,
+            fn: Callable[..., Any],
+            inputs: list[Any],
+            outputs: list[Any],
+            guard: bool = True,
+            new_face: bool = False,
+        ) -> None:
             # Off the queue: an edit answers in one HTTP round trip instead of the queue's join + event stream.
             # A click while the previous edit's chain is still running is run after it, not dropped.
             chain = event(
@@ -239,7 +262,10 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
                 trigger_mode="always_last",
             )
             chain = chain.then(
-                sync, [session], [download_ids, download_colour, canvas, legend, original_photo], show_progress="hidden"
+                syncer(new_face),
+                [session, painting],
+                [download_ids, download_colour, canvas, legend, original_photo],
+                show_progress="hidden",
             )
             if renderer is not None:
                 chain.then(render, [session], [rendered, render_status, download_photo], concurrency_limit=None)
@@ -282,8 +308,14 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
         def select_face(overlay_on: bool, evt: gr.SelectData) -> list[Any]:
             return load_face(evt.index, overlay_on)
 
-        wire(gallery.select, select_face, [overlay], shown + [legend], guard=False)
-        wire(load_upload.click, partial(cb.load_uploaded, ctx), [label_file, photo_file, overlay], shown + [legend])
+        wire(gallery.select, select_face, [overlay], shown + [legend], guard=False, new_face=True)
+        wire(
+            load_upload.click,
+            partial(cb.load_uploaded, ctx),
+            [label_file, photo_file, overlay],
+            shown + [legend],
+            new_face=True,
+        )
         overlay.change(lambda s, o: cb.view(s, o), [session, overlay], [mask_image], show_progress="hidden")
         for control in (paint_class, brush_size):
             control.change(brush, [paint_class, brush_size], [canvas], show_progress="hidden")

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 import data
 from data.mask_io import read_label
-from data.transforms import PreprocessConfig, get_params, transform_label
+from data.transforms import PreprocessConfig, get_params, resized_size, squashes, transform_label
 from shape_editor.attribute_directions import (
     AttributeDirections,
     attribute_edit,
@@ -141,7 +141,14 @@ def load_target_file(path: str, opt: argparse.Namespace) -> Tensor:
     """A label file resized and cropped like the test set (no augmentation) -> [1, 1, H, W] int64."""
     label = read_label(path, opt.label_nc, getattr(opt, "label_order", "standard"))
     h, w = label.shape
-    params = get_params(PreprocessConfig.from_opt(opt, augment=False), (w, h), np.random.default_rng(0))
+    cfg = PreprocessConfig.from_opt(opt, augment=False)
+    if squashes(cfg, (w, h)):
+        target_w, target_h = resized_size(cfg, (w, h))
+        raise ValueError(
+            f"{path}: the label map is {w}x{h}, and --preprocess_mode {cfg.mode} would squash it to "
+            f"{target_w}x{target_h} (another aspect ratio); crop it to the data's shape first"
+        )
+    params = get_params(cfg, (w, h), np.random.default_rng(0))
     return transform_label(label, params)[None]
 
 

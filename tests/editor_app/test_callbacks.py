@@ -138,6 +138,9 @@ def test_bad_input_raises_the_loaders_messages(ctx, session, tmp_path):
     Image.fromarray(np.zeros((SIZE, SIZE), np.uint8)).save(tmp_path / "square.png")
     with pytest.raises(ValueError, match="another aspect ratio"):
         cb.load_uploaded(ctx, str(tmp_path / "square.png"), str(wide))
+    Image.fromarray(np.zeros((SIZE, 2 * SIZE), np.uint8)).save(tmp_path / "wide_ids.png")
+    with pytest.raises(ValueError, match=rf"wide_ids.png: the label map is {2 * SIZE}x{SIZE}.*would squash it"):
+        cb.load_uploaded(ctx, str(tmp_path / "wide_ids.png"), None)
     for call, message in [
         (lambda: cb.generate(ctx, session, [], 0), "no part chosen"),
         (lambda: cb.generate(ctx, session, ["background"], 0), "background is not an editable"),
@@ -225,3 +228,11 @@ def test_the_page_shows_the_command_lines_error_text():
         assert shown[2] == error_line(err) and shown[2].startswith("error: ")
     with pytest.raises(KeyError):  # a bug is not bad input: it is not hidden in the status line
         guarded(failing(KeyError("bug")), outputs=3)()
+
+
+def test_a_square_upload_of_another_size_is_resized_like_the_test_set(ctx, tmp_path):
+    mask, _, _ = cb.dataset_face(ctx, 2)
+    big = Image.fromarray(mask).resize((2 * SIZE, 2 * SIZE), Image.Resampling.NEAREST)
+    big.save(tmp_path / "big.png")
+    shown, _ = cb.load_uploaded(ctx, str(tmp_path / "big.png"), None)
+    assert np.array_equal(shown.session.history.current.mask, mask)

@@ -217,6 +217,14 @@ def test_target_index_and_file(trained, tmp_path):
     assert np.array_equal(row_image(page, 1, "target"), colorize(resized))
 
 
+def test_a_target_of_another_aspect_ratio_is_refused_not_squashed(trained, tmp_path):
+    Image.fromarray(np.zeros((32, 64), dtype=np.uint8)).save(tmp_path / "wide.png")
+    with pytest.raises(ValueError, match=r"wide.png: the label map is 64x32.*would squash it to 32x32"):
+        run_test(
+            trained, tmp_path, "--edit_part", "nose", "--edit_mode", "swap", "--target", str(tmp_path / "wide.png")
+        )
+
+
 def test_bad_part_names_and_background_are_refused(trained, tmp_path):
     with pytest.raises(ValueError, match="valid parts are: 0=background, 1=skin, 2=nose"):
         run_test(trained, tmp_path, "--edit_part", "nosee")
