@@ -1,21 +1,28 @@
 """Attribute-directed edits: a direction per (part, attribute) in that part's latent space.
 
-The fit regresses an attribute measured on the *input* masks (`shape_editor.attributes`), standardised
-to zero mean and unit variance, on the part's posterior means mu_p with ridge least squares:
-w = argmin ||X w - y||^2 + lambda ||w||^2, X = centred mu_p [N, D]. The linear model predicts that
-moving mu_p by t * w / |w| changes the attribute by t * |w| standard deviations, so the stored *step*
-w / |w|^2 is the code displacement for one standard deviation: `--edit_strength s` adds s * step to
-the part's code and nothing else. lambda = ridge * trace(X^T X) / D keeps the fit well posed when
-there are fewer samples than latent dimensions.
+The fit takes an attribute measured on the *input* masks (`shape_editor.attributes`), standardised to
+zero mean and unit variance (z), and the part's posterior means mu_p (X, centred, [N, D]):
+- the step is the code displacement that goes with +1 standard deviation of the attribute in the data,
+  Cov(X, z) = X^T z / (N - 1): it moves the code the way the training codes move with the attribute, so
+  it stays where the decoder has seen codes. (The least-squares direction w / |w|^2 of a linear model
+  predicting z from X is shorter and points into directions the codes hardly vary along; the decoder,
+  which also sees the other parts through the LSTM, then barely responds: a +1 std step changed a
+  quick-start model's nose height by 0.01 std.)
+- `calibrate` then rescales each step by the decoder's measured response, so that `--edit_strength s`
+  changes the decoded attribute by about s standard deviations (`gains` keeps the response before).
+- `r2` reports how linearly the codes carry the attribute: ridge least squares, w = argmin
+  ||X w - z||^2 + lambda ||w||^2 with lambda = ridge * trace(X^T X) / D.
 
 Everything is saved as a plain dict of tensors and strings, loadable with `weights_only=True`, in a
-file the caller keys by the checkpoint's content (test runs: `results/<name>/cache/`).
+file the caller keys by the checkpoint's content (test runs: `results/<name>/cache/`); a file of an
+older format is refitted.
 Shapes: N samples, B inputs, K strengths, P parts, D latent size, H x W pixels.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
@@ -32,8 +39,10 @@ from shape_editor.shape_vae import ShapeVAE
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-TENSOR_FIELDS = ("steps", "means", "stds", "r2", "samples")
+FORMAT_VERSION = 2
+TENSOR_FIELDS = ("steps", "means", "stds", "r2", "samples", "gains")
+CALIBRATION_MASKS = 128  # fitting masks decoded to measure the response of each step
+MIN_GAIN = 0.05  # a smaller response (std per step) is too weak to rescale: the step is kept as fitted
 
 
 class AttributeDirections(NamedTuple):
@@ -45,6 +54,7 @@ class AttributeDirections(NamedTuple):
     stds: Tensor  # [K] attribute standard deviation over the fitting set
     r2: Tensor  # [K] share of the attribute's variance the linear fit explains (fitting set)
     samples: Tensor  # [K] masks with the part present, used for the fit
+    gains: Tensor  # [K] decoded change (std) per fitted step before `calibrate`; 1 where not calibrated
 
     def row(self, part: int, name: str) -> int:
         """Row of (part, name), or ValueError listing what was fitted."""
@@ -147,12 +157,37 @@ def fit_attribute_directions(
         except ValueError as err:
             raise ValueError(f"part {part} attribute {name!r}: {err}") from err
         r2 = 1 - ((x - x.mean(0)) @ w - z).square().mean() / z.square().mean()
-        steps.append(w / w.square().sum())
+        steps.append((x - x.mean(0)).T @ z / (z.numel() - 1))  # (D,) Cov(X, z)
         stats.append(torch.stack([y.mean(), y.std(), r2, torch.tensor(float(y.numel()), dtype=torch.float64)]))
     means, stds, r2s, counts = torch.stack(stats).T  # (K,) each
     return AttributeDirections(
-        list(attributes), torch.stack(steps).float(), means.float(), stds.float(), r2s.float(), counts.long()
+        list(attributes),
+        torch.stack(steps).float(),
+        means.float(),
+        stds.float(),
+        r2s.float(),
+        counts.long(),
+        torch.ones(len(steps)),
     )
+
+
+@torch.no_grad()
+def calibrate(editor: MaskEditor, labels: Tensor, directions: AttributeDirections) -> AttributeDirections:
+    """Rescale every step so that one step changes the decoded attribute by one standard deviation.
+
+    The response is measured on `labels` [B, 1, H, W] (fitting masks): half the mean change of the
+    attribute between decode(mu + step) and decode(mu - step), in standard deviations. A step whose
+    response is below MIN_GAIN is kept as it is (the decoder does not follow it; the gain says so).
+    """
+    steps, gains = directions.steps.clone(), torch.ones(len(directions.keys))
+    for k, (part, name) in enumerate(directions.keys):
+        masks = attribute_edit(editor, labels, directions, part, name, torch.tensor([-1.0, 1.0])).masks  # (B, 2, H, W)
+        values = measure_attributes(masks.flatten(0, 1), [part])[(part, name)].view(-1, 2).double()
+        gain = float((values[:, 1] - values[:, 0]).nanmean()) / 2 / directions.std(part, name)
+        gains[k] = gain if math.isfinite(gain) else 0.0
+        if gains[k] >= MIN_GAIN:
+            steps[k] /= gains[k]
+    return directions._replace(steps=steps, gains=gains)
 
 
 @torch.no_grad()
@@ -196,16 +231,34 @@ def fit_from_dataset(
     batch_size: int = 32,
     ridge: float = 0.05,
 ) -> AttributeDirections:
-    """Encode (mu) up to `max_samples` training masks and fit a step for every attribute of `parts`."""
+    """Encode (mu) up to `max_samples` training masks, fit a step for every attribute of `parts`, calibrate.
+
+    The calibration decodes the first CALIBRATION_MASKS of those masks (`calibrate`).
+    """
     mu, attributes = encode_dataset(vae, dataset, parts, max_samples, batch_size)
     directions = fit_attribute_directions(mu, attributes, ridge)
+    model = inference_model(vae)
+    labels = torch.stack([dataset[i]["label"] for i in range(min(CALIBRATION_MASKS, mu.shape[0]))])
+    directions = calibrate(MaskEditor(model), labels.to(model.device), directions)
     logger.info(
-        "fitted %d attribute directions on %d masks; R^2: %s",
+        "fitted %d attribute directions on %d masks; R^2: %s; decoder response per fitted step (std): %s",
         len(directions.keys),
         mu.shape[0],
         {f"{p}/{n}": round(float(r), 3) for (p, n), r in zip(directions.keys, directions.r2)},
+        {f"{p}/{n}": round(float(g), 3) for (p, n), g in zip(directions.keys, directions.gains)},
     )
     return directions
+
+
+def stored_directions(path: Path) -> AttributeDirections | None:
+    """The directions stored at `path`; None when there is no file or it holds an older format (refit it)."""
+    if not path.is_file():
+        return None
+    state = load_checkpoint(path)
+    if isinstance(state, dict) and "steps" in state and state.get("version") != FORMAT_VERSION:
+        logger.info("%s holds attribute directions of format %s; refitting", path, state.get("version"))
+        return None
+    return AttributeDirections.load(path)
 
 
 def load_or_fit_directions(
@@ -223,7 +276,7 @@ def load_or_fit_directions(
         train_set: builds the training split (only called when a fit is needed).
     """
     path = Path(path)
-    stored = AttributeDirections.load(path) if path.is_file() else None
+    stored = stored_directions(path)
     if stored is not None and all((part, name) in stored.keys for name in attribute_names(part)):
         return stored
     fitted = fit_from_dataset(vae, train_set(), [part], max_samples)

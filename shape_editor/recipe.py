@@ -6,7 +6,7 @@ learning rate, PyTorch's default initialisation.
 `ours` is what measured best on the synthetic faces at the budgets of a laptop (benchmarks/convergence.py;
 docs/ARCHITECTURE.md, "Training recipes"). Each of its departures is one flag:
 - `--class_weighting inverse_power`: w_c ~ share_c^-1/2, so eyes, brows and lips carry loss (Eq. 1 is 0.7-1.0);
-- `--lambda_dice 0.5`: soft Dice over the classes present, which rewards thin parts by overlap, not pixels;
+- `--lambda_dice 1.0`: soft Dice over the classes present, which rewards thin parts by overlap, not pixels;
 - `--lambda_kl 1e-5`: at 0.0005 the posterior collapses on small masks (a total KL of 10-40 nats for
   18 parts: the decoder draws the mean face whatever the input);
 - `--vae_init narrow`: He-initialised encoder and a narrow initial posterior (sigma = exp(-5)), so the
@@ -63,7 +63,7 @@ RECIPES = {
     "ours": TrainingRecipe(
         class_weighting="inverse_power",
         lambda_kl=1e-5,
-        lambda_dice=0.5,
+        lambda_dice=1.0,
         vae_init="narrow",
         lr=0.001,
         lr_warmup_steps=50,

@@ -62,7 +62,7 @@ def test_paper_recipe_is_the_papers_loss_init_and_schedule(tmp_path):
 
 def test_our_recipe_adds_dice_and_a_narrow_posterior(tmp_path):
     opt, model, labels = build(tmp_path, "ours")
-    assert (opt.class_weighting, opt.lambda_dice, opt.lambda_kl, opt.vae_init) == ("inverse_power", 0.5, 1e-5, "narrow")
+    assert (opt.class_weighting, opt.lambda_dice, opt.lambda_kl, opt.vae_init) == ("inverse_power", 1.0, 1e-5, "narrow")
     losses = model({"label": labels})[0]
     assert set(losses) == {"CE", "KL", "Dice"}
     _, logvar = model.vae.encode(labels)
