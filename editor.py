@@ -87,7 +87,7 @@ def sampling_editor(
     """The editor drawing codes as `test.py` does: from the latent prior fitted to the training codes
     (`--sample_from aggregate`, cached under --results_dir like the tester's), or from N(0, I)."""
     if opt.sample_from == "standard" and opt.perturb_scale == "standard":
-        return MaskEditor(vae)
+        return MaskEditor(vae, temperature=opt.sample_temperature)
     prior = load_or_fit_prior(
         prior_path(opt, opt.shape_name, checkpoint),
         checkpoint,
@@ -95,7 +95,13 @@ def sampling_editor(
         lambda: data.create_dataset(vae_opt, "train"),
         opt.prior_samples,
     )
-    return MaskEditor(vae, prior, sample_from=opt.sample_from, scale_perturb=opt.perturb_scale == "aggregate")
+    return MaskEditor(
+        vae,
+        prior,
+        sample_from=opt.sample_from,
+        scale_perturb=opt.perturb_scale == "aggregate",
+        temperature=opt.sample_temperature,
+    )
 
 
 def start(argv: Sequence[str], *, block: bool = True) -> tuple[Any, EditorContext, str]:

@@ -71,6 +71,13 @@ class TestOptions(BaseOptions):
             "--results_dir)",
         )
         parser.add_argument(
+            "--sample_temperature",
+            type=float,
+            default=1.0,
+            help="generate / all: scale of the noise around the prior's mean (ours; below 1 trades diversity "
+            "for validity, 0 draws the mean)",
+        )
+        parser.add_argument(
             "--perturb_scale",
             type=str,
             default="standard",

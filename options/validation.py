@@ -86,6 +86,7 @@ NUMERIC_RULES: dict[str, Bound] = {
     "n_steps": AT_LEAST_2,
     "attribute_samples": AT_LEAST_2,
     "prior_samples": AT_LEAST_2,
+    "sample_temperature": AT_LEAST_0,
     "edit_strength": Bound(-1e3, 1e3),
     # the interactive editor (editor.py)
     "port": Bound(1, 65535),

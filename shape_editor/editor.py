@@ -81,14 +81,16 @@ def generate_codes(
     n_samples: int = 1,
     generator: torch.Generator | None = None,
     prior: LatentPrior | None = None,
+    temperature: float = 1.0,
 ) -> Tensor:
     """Replace the codes of `parts` by z ~ N(0, I), or by z ~ `prior` when given, K times: [B, P, D] -> [B, K, P, D].
 
-    Both priors map the same eps, so a seed draws corresponding samples under either.
+    Both priors map the same eps, so a seed draws corresponding samples under either. `temperature` scales
+    eps (the spread around the prior's mean): below 1 trades diversity for validity, 0 draws the mean.
     """
     index = part_indices(parts, mu.shape[1])
     codes = mu[:, None].repeat(1, n_samples, 1, 1)  # (B, K, P, D)
-    eps = _noise(mu, n_samples, len(index), generator)  # (B, K, Q, D)
+    eps = temperature * _noise(mu, n_samples, len(index), generator)  # (B, K, Q, D)
     codes[:, :, index] = eps if prior is None else prior.transform(eps, index)
     return codes
 
@@ -154,6 +156,7 @@ class MaskEditor:
         prior: the aggregate posterior of the training codes (`LatentPrior.fit`); None keeps N(0, I).
         sample_from: "aggregate" draws `generate` / `sample` codes from `prior`, "standard" from N(0, I).
         scale_perturb: `perturb` strengths are in units of the prior's per-dimension std, not of N(0, I).
+        temperature: scale of the noise of `generate` / `sample` draws (`generate_codes`).
     """
 
     def __init__(
@@ -163,14 +166,18 @@ class MaskEditor:
         *,
         sample_from: str = "standard",
         scale_perturb: bool = False,
+        temperature: float = 1.0,
     ) -> None:
         if sample_from not in SAMPLE_FROM:
             raise ValueError(f"sample_from={sample_from!r} is invalid; choose one of {SAMPLE_FROM}")
+        if not temperature >= 0:
+            raise ValueError(f"temperature={temperature} must be >= 0")
         if prior is None and (sample_from == "aggregate" or scale_perturb):
             raise ValueError("sampling from the aggregate posterior or scaling perturb by it needs a fitted prior")
         self.model = inference_model(model)
         self.sample_prior = prior if sample_from == "aggregate" else None
         self.perturb_scale = prior.std() if prior is not None and scale_perturb else None
+        self.temperature = temperature
 
     @property
     def num_parts(self) -> int:
@@ -203,7 +210,9 @@ class MaskEditor:
         self, labels: Tensor, parts: Sequence[int], n_samples: int = 1, generator: torch.Generator | None = None
     ) -> EditOutput:
         """Redraw `parts` from the sampling prior (N(0, I) or the aggregate posterior), `n_samples` times per input."""
-        return self.decode(generate_codes(self.encode(labels), parts, n_samples, generator, self.sample_prior))
+        return self.decode(
+            generate_codes(self.encode(labels), parts, n_samples, generator, self.sample_prior, self.temperature)
+        )
 
     @torch.inference_mode()
     def perturb(
@@ -237,7 +246,9 @@ class MaskEditor:
         mu = torch.zeros(
             num_masks, self.num_parts, self.model.config.latent_dim, device=self.device, dtype=self.model.dtype
         )
-        return self.decode(generate_codes(mu, all_parts(self.num_parts), n_samples, generator, self.sample_prior))
+        return self.decode(
+            generate_codes(mu, all_parts(self.num_parts), n_samples, generator, self.sample_prior, self.temperature)
+        )
 
     @torch.inference_mode()
     def edit(

@@ -133,7 +133,13 @@ def plan_editor(
     if opt.prior_samples < 2:
         raise ValueError(f"--prior_samples {opt.prior_samples}: the latent prior needs at least 2 training masks")
     prior = load_or_fit_prior(prior_path, checkpoint, model, train_set, opt.prior_samples)
-    editor = MaskEditor(model, prior, sample_from=opt.sample_from, scale_perturb=opt.perturb_scale == "aggregate")
+    editor = MaskEditor(
+        model,
+        prior,
+        sample_from=opt.sample_from,
+        scale_perturb=opt.perturb_scale == "aggregate",
+        temperature=opt.sample_temperature,
+    )
     return editor, prior
 
 
@@ -390,7 +396,11 @@ class ShapeVAETester(BaseTester):
                 **summary,
             }
             if self.plan.mode in SAMPLING_MODES:
-                metrics["edit"].update(sample_from=self.opt.sample_from, perturb_scale=self.opt.perturb_scale)
+                metrics["edit"].update(
+                    sample_from=self.opt.sample_from,
+                    sample_temperature=self.opt.sample_temperature,
+                    perturb_scale=self.opt.perturb_scale,
+                )
             definitions = metric_definitions(self.radius, NEW_CLASS_FRACTION)
             metrics["definitions"].update({k: v for k, v in definitions.items() if k in summary})
         if sweep is not None:

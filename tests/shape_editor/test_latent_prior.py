@@ -127,6 +127,20 @@ def test_aggregate_generate_changes_only_the_requested_codes_and_repeats_with_a_
     torch.testing.assert_close(codes[:, :, [1, 9]], prior.transform(standard[:, :, [1, 9]], [1, 9]))
 
 
+def test_the_temperature_scales_the_draw_around_the_prior_mean():
+    mu = torch.randn(2, 18, 16)
+    prior = LatentPrior.fit(10 + torch.randn(50, 18, 16))
+    draws = {t: generate_codes(mu, [NOSE], 3, torch.Generator().manual_seed(0), prior, t)[:, :, 1] for t in (0, 1, 2.5)}
+    torch.testing.assert_close(draws[0], prior.mean[1].expand_as(draws[0]))  # temperature 0: the mean itself
+    torch.testing.assert_close(draws[2.5] - prior.mean[1], 2.5 * (draws[1] - prior.mean[1]))
+    vae, labels = tiny_vae(), random_labels(2)
+    editor = MaskEditor(vae, prior, sample_from="aggregate", temperature=0)
+    out = editor.generate(labels, [NOSE], 2, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out.codes[:, :, 1], prior.mean[1].expand(2, 2, 16))
+    with pytest.raises(ValueError, match="temperature=-1 must be >= 0"):
+        MaskEditor(vae, prior, temperature=-1)
+
+
 def test_perturb_scaled_by_the_aggregate_std():
     mu, scale = torch.randn(1, 18, 16), torch.rand(18, 16)
     plain = perturb_codes(mu, [NOSE], 2.0, 2, torch.Generator().manual_seed(0))
