@@ -9,6 +9,7 @@ overlay against the previous mask) and a status line.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -234,8 +235,11 @@ def save_downloads(
 ) -> list[Path | None]:
     """Write the current mask as an id PNG and a colour PNG (and the rendered photo) for the download buttons."""
     folder = ctx.downloads_dir / safe_filename(session_id)
-    stem = safe_filename(f"{session.name}_step{session.history.position}")
     mask = session.history.current.mask
+    # Named by content too: after an undo the same step number holds another mask, and rewriting a file
+    # the browser may be fetching breaks that response ("Too much data for declared Content-Length").
+    digest = hashlib.sha1(mask.tobytes()).hexdigest()[:8]
+    stem = safe_filename(f"{session.name}_step{session.history.position}_{digest}")
     ids, colour = folder / f"{stem}_ids.png", folder / f"{stem}_colour.png"
     save_label_png(mask, ids)
     save_image(colorize(mask), colour)

@@ -208,8 +208,8 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
 
         shown = [session, mask_image, status]
         painting = gr.State(False)  # the paint panel is open: only then does the canvas follow every edit
-        paint_panel.expand(lambda state: (painter_value(state), True), [session], [canvas, painting])
-        paint_panel.collapse(lambda: False, None, [painting])
+        paint_panel.expand(lambda state: (painter_value(state), True), [session], [canvas, painting], queue=False)
+        paint_panel.collapse(lambda: False, None, [painting], queue=False)
 
         def syncer(new_face: bool) -> Callable[..., list[Any]]:
             """The step after an edit: downloads, legend, and the canvas and photo when they changed."""

@@ -127,7 +127,9 @@ def test_perturb_slider_then_overlay(page):
 
 def test_paint_a_stroke_and_undo_it(page):
     before = shown_mask(page, FACTOR)
-    page.locator("#paint-panel").get_by_text("paint by hand").click()  # the canvas is in a closed panel
+    with page.expect_response(lambda response: "/run/predict" in response.url):  # the canvas gets the mask
+        page.locator("#paint-panel").get_by_text("paint by hand").click()  # the canvas is in a closed panel
+    page.wait_for_timeout(300)  # and draws it, before the stroke
     page.locator("#canvas").scroll_into_view_if_needed()
     page.locator("#canvas button[aria-label='Brush']").first.click()
     canvas = page.locator("#canvas canvas").first
