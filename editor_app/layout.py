@@ -73,6 +73,20 @@ def painter_value(session: cb.Session) -> dict[str, Any]:
     return {"background": np.concatenate([view, opaque], axis=2), "layers": [], "composite": None}
 
 
+def after_edit(
+    ctx: cb.EditorContext, state: cb.Session, painting_open: bool, new_face: bool, session_id: str
+) -> list[Any]:
+    """The step after an edit: [id download, colour download, canvas, legend, photo].
+
+    The canvas (an ImageEditor, which re-uploads its layers) costs the browser ~300 ms per update, so it
+    follows the mask only while its panel is open; the photo is sent only with a new face. Otherwise skipped.
+    """
+    ids, colour, _ = cb.save_downloads(ctx, state, session_id=session_id)
+    canvas_value = painter_value(state) if painting_open else gr.skip()
+    photo = (None if state.photo is None else photo_view(state.photo)) if new_face else gr.skip()
+    return [ids, colour, canvas_value, legend_html(state.history.current.mask), photo]
+
+
 def make_brush(class_name: str, size: float) -> gr.Brush:
     """A brush fixed to the class's palette colour."""
     colour = brush_colour(LABEL_NAMES.index(class_name))
@@ -212,16 +226,9 @@ def build_app(ctx: cb.EditorContext, renderer: RenderWorker | None = None) -> gr
         paint_panel.collapse(lambda: False, None, [painting], queue=False)
 
         def syncer(new_face: bool) -> Callable[..., list[Any]]:
-            """The step after an edit: downloads, legend, and the canvas and photo when they changed."""
-
             # Gradio finds the `gr.Request` argument by its annotation, so this is a plain function, not a partial.
             def sync(state: cb.Session, painting_open: bool, request: gr.Request) -> list[Any]:
-                # The canvas (an ImageEditor, which re-uploads its layers) costs the browser ~300 ms per update,
-                # so it follows the mask only while its panel is open; the photo changes only with the face.
-                ids, colour, _ = cb.save_downloads(ctx, state, session_id=request.session_hash or "session")
-                canvas_value = painter_value(state) if painting_open else gr.skip()
-                photo = (None if state.photo is None else photo_view(state.photo)) if new_face else gr.skip()
-                return [ids, colour, canvas_value, legend_html(state.history.current.mask), photo]
+                return after_edit(ctx, state, painting_open, new_face, request.session_hash or "session")
 
             return sync
 

@@ -180,8 +180,10 @@ def calibrate(editor: MaskEditor, labels: Tensor, directions: AttributeDirection
     response is below MIN_GAIN is kept as it is (the decoder does not follow it; the gain says so).
     """
     steps, gains = directions.steps.clone(), torch.ones(len(directions.keys))
+    mu = editor.encode(labels)  # (B, P, D), once for every key
     for k, (part, name) in enumerate(directions.keys):
-        masks = attribute_edit(editor, labels, directions, part, name, torch.tensor([-1.0, 1.0])).masks  # (B, 2, H, W)
+        codes = attribute_codes(mu, part, directions.steps[k], torch.tensor([-1.0, 1.0]))  # (B, 2, P, D)
+        masks = editor.decode(codes).masks  # (B, 2, H, W)
         values = measure_attributes(masks.flatten(0, 1), [part])[(part, name)].view(-1, 2).double()
         gain = float((values[:, 1] - values[:, 0]).nanmean()) / 2 / directions.std(part, name)
         gains[k] = gain if math.isfinite(gain) else 0.0
@@ -235,9 +237,9 @@ def fit_from_dataset(
 
     The calibration decodes the first CALIBRATION_MASKS of those masks (`calibrate`).
     """
-    mu, attributes = encode_dataset(vae, dataset, parts, max_samples, batch_size)
+    model = inference_model(vae)  # built once, for the encoding and the calibration
+    mu, attributes = encode_dataset(model, dataset, parts, max_samples, batch_size)
     directions = fit_attribute_directions(mu, attributes, ridge)
-    model = inference_model(vae)
     labels = torch.stack([dataset[i]["label"] for i in range(min(CALIBRATION_MASKS, mu.shape[0]))])
     directions = calibrate(MaskEditor(model), labels.to(model.device), directions)
     logger.info(

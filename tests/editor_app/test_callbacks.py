@@ -1,5 +1,6 @@
 """The editor's callbacks as plain functions: edits, history, painting, uploads, downloads and bad input."""
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,8 @@ from shape_editor.labels import PALETTE, STANDARD_TO_BISENET, colorize
 from editor_app import callbacks as cb
 from editor_app.engine import keep_other_parts
 from editor_app.history import History
-from editor_app.images import view_scale
+from editor_app.images import mask_view, photo_view, view_scale
+from editor_app.layout import after_edit
 from editor_app.options import EditorOptions
 from editor_app.render import RenderWorker, SeanPainter
 from tests.editor_app.conftest import SIZE, editor_argv
@@ -236,3 +238,18 @@ def test_a_square_upload_of_another_size_is_resized_like_the_test_set(ctx, tmp_p
     big.save(tmp_path / "big.png")
     shown, _ = cb.load_uploaded(ctx, str(tmp_path / "big.png"), None)
     assert np.array_equal(shown.session.history.current.mask, mask)
+
+
+def test_after_an_edit_the_canvas_follows_only_while_its_panel_is_open(ctx, session):
+    edited = cb.generate(ctx, session, ["nose"], 1)[0].session
+    ids, colour, canvas, legend, photo = after_edit(ctx, edited, True, False, "tab")
+    mask = edited.history.current.mask
+    assert np.array_equal(np.asarray(Image.open(ids)), mask) and "nose" in legend
+    assert np.array_equal(canvas["background"][..., :3], mask_view(mask)) and canvas["layers"] == []
+    assert photo == gr.skip()  # the same face: its photo is not sent again
+    closed = after_edit(ctx, edited, False, True, "tab")
+    assert closed[2] == gr.skip()  # the panel is closed: the canvas is left as it is
+    if edited.photo is None:  # a new face: its photo (or its absence) is sent
+        assert closed[4] is None
+    else:
+        assert np.array_equal(closed[4], photo_view(edited.photo))

@@ -21,3 +21,17 @@ LIGHT_SHAPEVAE = [
     "--nThreads",
     "0",
 ]
+# One epoch of two synthetic masks, nothing evaluated: a whole run in about a second.
+ONE_TINY_EPOCH = [
+    "--synthetic_size",
+    "2",
+    "--synthetic_test_size",
+    "2",
+    "--batchSize",
+    "2",
+    "--niter",
+    "1",
+    "--no_synthetic_images",
+    "--eval_freq",
+    "0",
+]

@@ -17,26 +17,12 @@ import train
 from options.train_options import TrainOptions
 from scripts import convert_official
 from shape_editor.run_dir import RunLock, remove_own_temp_files
-from tests.reliability.conftest import LIGHT_SHAPEVAE
+from tests.reliability.conftest import LIGHT_SHAPEVAE, ONE_TINY_EPOCH
 from tests.reliability.helpers import folder_digest, one_error_line, run_entry
-
-QUICK = [
-    "--synthetic_size",
-    "2",
-    "--synthetic_test_size",
-    "2",
-    "--batchSize",
-    "2",
-    "--niter",
-    "1",
-    "--no_synthetic_images",
-    "--eval_freq",
-    "0",
-]
 
 
 def args(checkpoints: Path, name: str, *extra: str) -> list[str]:
-    return [*LIGHT_SHAPEVAE, *QUICK, "--checkpoints_dir", str(checkpoints), "--name", name, *extra]
+    return [*LIGHT_SHAPEVAE, *ONE_TINY_EPOCH, "--checkpoints_dir", str(checkpoints), "--name", name, *extra]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 import test as test_entry
 import train
-from tests.reliability.conftest import LIGHT_SHAPEVAE
+from tests.reliability.conftest import LIGHT_SHAPEVAE, ONE_TINY_EPOCH
 from tests.reliability.helpers import folder_digest, one_error_line, run_entry
 from testers.output import directions_path, prior_path
 
@@ -24,17 +24,7 @@ def checkpoints(tmp_path_factory):
             str(root),
             "--name",
             "run",
-            "--synthetic_size",
-            "2",
-            "--synthetic_test_size",
-            "2",
-            "--batchSize",
-            "2",
-            "--niter",
-            "1",
-            "--no_synthetic_images",
-            "--eval_freq",
-            "0",
+            *ONE_TINY_EPOCH,
         ]
     )
     return root
